@@ -32,6 +32,10 @@ type File interface {
 	// Sync flushes file data (and writes made through a mapping) to stable
 	// storage, like fdatasync(2).
 	Sync() error
+	// SyncRange makes at least the n bytes at off durable (and may sync
+	// more). Unlike Sync it reads nothing outside the range, so a writer may
+	// keep writing elsewhere in a mapping meanwhile.
+	SyncRange(off, n int64) error
 	// Truncate changes the size of the file.
 	Truncate(size int64) error
 	// Allocate reserves disk blocks for [0, size) and extends the file to at

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quiver-mq/quiver/internal/message"
+	"github.com/quiver-mq/quiver/internal/store/consumequeue"
+)
+
+// confirmOffset is how far the dispatcher may read: everything appended under
+// ASYNC_FLUSH, only what is durable under SYNC_FLUSH.
+func (s *Store) confirmOffset() int64 {
+	if s.opts.FlushDiskType == SyncFlush {
+		return s.flushed.Load()
+	}
+	return s.clog.WriteOffset()
+}
+
+// dispatchLoop tails the commit log into consume queues and the index.
+func (s *Store) dispatchLoop(ctx context.Context) {
+	defer s.wg.Done()
+	idle := time.NewTicker(100 * time.Millisecond)
+	defer idle.Stop()
+	ckpt := time.NewTicker(s.opts.FlushConsumeQueueInterval)
+	defer ckpt.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.dispatchWake:
+		case <-idle.C:
+		case <-ckpt.C:
+			s.checkpoint()
+			continue
+		}
+		if err := s.dispatchTo(s.confirmOffset()); err != nil {
+			s.log.Error("dispatch stopped", "offset", s.dispatched.Load(), "err", err)
+		}
+	}
+}
+
+// dispatchAll dispatches everything appended (Close).
+func (s *Store) dispatchAll() error { return s.dispatchTo(s.clog.WriteOffset()) }
+
+func (s *Store) dispatchTo(limit int64) error {
+	from := s.dispatched.Load()
+	if from >= limit {
+		return nil
+	}
+	end, err := s.clog.Scan(from, limit, false, func(off int64, rec []byte) error {
+		return s.dispatchRecord(off, rec)
+	})
+	s.dispatched.Store(end)
+	if err != nil {
+		return fmt.Errorf("store: dispatch at %d: %w", end, err)
+	}
+	return nil
+}
+
+// dispatchRecord writes the consume-queue unit and index keys of one record.
+func (s *Store) dispatchRecord(off int64, rec []byte) error {
+	m, _, err := message.Decode(rec, false)
+	if err != nil {
+		return err
+	}
+	tt := message.TransactionType(m.SysFlag)
+	if tt == message.TransactionNotType || tt == message.TransactionCommit {
+		cq, err := s.consumeQueue(m.Topic, m.QueueID, true)
+		if err != nil {
+			return err
+		}
+		tags, _ := message.Property(m.Properties, message.PropertyTags)
+		u := consumequeue.Unit{CommitLogOffset: off, Size: int32(len(rec)), TagsCode: message.TagsCode(tags)}
+		if err := cq.Put(m.QueueOffset, u); err != nil {
+			return err
+		}
+		if s.opts.OnDispatch != nil {
+			s.opts.OnDispatch(m.Topic, m.QueueID, m.QueueOffset)
+		}
+	}
+	if tt != message.TransactionRollback {
+		if err := s.indexRecord(&m, off); err != nil {
+			return err
+		}
+	}
+	s.dispatchedTS.Store(m.StoreTimestamp)
+	return nil
+}
+
+func (s *Store) indexRecord(m *message.Message, off int64) error {
+	if uniq, ok := message.Property(m.Properties, message.PropertyUniqKey); ok {
+		if err := s.idx.Put(m.Topic+"#"+uniq, off, m.StoreTimestamp); err != nil {
+			return err
+		}
+	}
+	if keys, ok := message.Property(m.Properties, message.PropertyKeys); ok {
+		for _, k := range message.Keys(keys) {
+			if err := s.idx.Put(m.Topic+"#"+k, off, m.StoreTimestamp); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkpoint makes consume queues and the index durable and records the safe
+// offset. It runs on the dispatcher, the only writer of those files, so a
+// sync never races a write.
+func (s *Store) checkpoint() {
+	d := s.dispatched.Load()
+	if err := s.syncQueues(); err != nil {
+		s.log.Error("consume queue flush failed", "err", err)
+		return
+	}
+	if err := s.writeCheckpoint(d); err != nil {
+		s.log.Error("checkpoint failed", "err", err)
+	}
+}
+
+// syncQueues makes consume queues and index durable and returns nothing
+// until they are; the dispatched offset read before is then safe.
+func (s *Store) syncQueues() error {
+	for _, q := range s.allQueues() {
+		if err := q.Sync(); err != nil {
+			return err
+		}
+	}
+	return s.idx.Sync()
+}
+
+// writeCheckpoint records the safe offset: consume queues and index must have
+// been synced after the dispatcher reached dispatched, and the commit log must
+// be durable up to the safe offset.
+func (s *Store) writeCheckpoint(dispatched int64) error {
+	safe := min(dispatched, s.flushed.Load())
+	return s.ckpt.write(checkpoint{
+		PhysicMsgTimestamp: s.flushedTS.Load(),
+		LogicsMsgTimestamp: s.dispatchedTS.Load(),
+		IndexMsgTimestamp:  s.dispatchedTS.Load(),
+		ConfirmPhyOffset:   s.clog.WriteOffset(),
+		SafeOffset:         safe,
+	})
+}

@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/quiver-mq/quiver/internal/message"
+	"github.com/quiver-mq/quiver/internal/store/commitlog"
+)
+
+// PutResult describes a stored message.
+type PutResult struct {
+	PhysicalOffset int64  // commit-log offset of the record
+	Size           int    // record size in bytes
+	QueueOffset    int64  // offset in its consume queue
+	StoreTimestamp int64  // broker clock, ms
+	OffsetMsgID    string // store host + commit-log offset, hex
+}
+
+type putRequest struct {
+	msgs    []*message.Message
+	results []PutResult
+	err     error
+	end     int64 // commit-log offset past the last record
+	sync    bool  // wait for a sync flush
+	done    chan struct{}
+}
+
+var putPool = sync.Pool{New: func() any { return &putRequest{done: make(chan struct{}, 1)} }}
+
+// Put stores one message and returns where. Under SYNC_FLUSH it returns only
+// after an fdatasync covers the record (unless property WAIT is "false"),
+// or ErrFlushTimeout when none did within syncFlushTimeout; the message is
+// stored either way. The message's PhysicalOffset, QueueOffset,
+// StoreTimestamp, StoreHost and BodyCRC are set by the store.
+func (s *Store) Put(ctx context.Context, m *message.Message) (PutResult, error) {
+	res, err := s.put(ctx, []*message.Message{m})
+	if len(res) == 0 {
+		return PutResult{}, err
+	}
+	return res[0], err
+}
+
+// PutBatch stores messages as consecutive records, in one append pass and
+// under one sync. It stores all or, on a validation error, none.
+func (s *Store) PutBatch(ctx context.Context, msgs []*message.Message) ([]PutResult, error) {
+	return s.put(ctx, msgs)
+}
+
+func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	wait := s.opts.FlushDiskType == SyncFlush
+	for _, m := range msgs {
+		if err := s.check(m); err != nil {
+			return nil, err
+		}
+		m.BodyCRC = message.BodyCRC(m.Body)
+		m.StoreHost = s.opts.StoreHost
+		if v, ok := message.Property(m.Properties, message.PropertyWaitStoreMsg); ok && v == "false" {
+			wait = false
+		}
+	}
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	req := putPool.Get().(*putRequest)
+	req.msgs, req.results, req.err, req.sync = msgs, make([]PutResult, 0, len(msgs)), nil, wait
+
+	select {
+	case s.appendCh <- req:
+	case <-s.closing:
+		putPool.Put(req)
+		return nil, ErrClosed
+	case <-ctx.Done():
+		putPool.Put(req)
+		return nil, fmt.Errorf("store: put: %w", ctx.Err())
+	}
+	// The appender answers every accepted request, so waiting here cannot
+	// hang; a sync wait is bounded by syncFlushTimeout below.
+	<-req.done
+	res, err := req.results, req.err
+	if err != nil || !wait {
+		req.msgs = nil
+		putPool.Put(req)
+		return res, err
+	}
+	// Wait for the flusher, which answers on done again.
+	t := time.NewTimer(s.opts.SyncFlushTimeout)
+	defer t.Stop()
+	select {
+	case <-req.done:
+		err = req.err
+		req.msgs = nil
+		putPool.Put(req)
+		return res, err
+	case <-t.C:
+		// The flusher still holds req: do not pool it.
+		return res, ErrFlushTimeout
+	case <-ctx.Done():
+		return res, fmt.Errorf("%w: %w", ErrFlushTimeout, ctx.Err())
+	}
+}
+
+func (s *Store) check(m *message.Message) error {
+	switch {
+	case m.Topic == "":
+		return fmt.Errorf("%w: empty topic", ErrMessageIllegal)
+	case len(m.Topic) > 255:
+		return fmt.Errorf("%w: topic of %d bytes, limit 255", ErrMessageIllegal, len(m.Topic))
+	case len(m.Body) > s.opts.MaxMessageSize:
+		return fmt.Errorf("%w: body of %d bytes, maxMessageSize %d", ErrMessageTooLarge, len(m.Body), s.opts.MaxMessageSize)
+	case len(m.Properties) > message.MaxPropertiesLen:
+		return fmt.Errorf("%w: properties of %d bytes, limit %d", ErrMessageIllegal, len(m.Properties), message.MaxPropertiesLen)
+	case m.QueueID < 0:
+		return fmt.Errorf("%w: queue id %d", ErrMessageIllegal, m.QueueID)
+	}
+	return nil
+}
+
+func (s *Store) writable() error {
+	if s.notWritable.Load() {
+		return ErrNotWritable
+	}
+	if s.diskFull.Load() {
+		return fmt.Errorf("%w: disk usage above diskMaxUsedSpaceRatio %.0f%%", ErrDiskFull, s.opts.DiskMaxUsedSpaceRatio*100)
+	}
+	return nil
+}
+
+// appendLoop is the only writer of the commit log.
+func (s *Store) appendLoop() {
+	defer s.appendWG.Done()
+	batch := make([]*putRequest, 0, 256)
+	for {
+		select {
+		case req := <-s.appendCh:
+			batch = append(batch[:0], req)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case r := <-s.appendCh:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			s.appendBatch(batch)
+		case <-s.closing:
+			// Answer whatever is still queued, then stop.
+			for {
+				select {
+				case r := <-s.appendCh:
+					s.appendBatch([]*putRequest{r})
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Store) appendBatch(batch []*putRequest) {
+	var toSync []*putRequest
+	for _, req := range batch {
+		s.appendOne(req)
+		if req.err == nil && req.sync {
+			toSync = append(toSync, req)
+		}
+		req.done <- struct{}{}
+	}
+	s.wake(s.dispatchWake)
+	if len(toSync) > 0 {
+		s.pendMu.Lock()
+		s.pending = append(s.pending, toSync...)
+		s.pendMu.Unlock()
+		s.wake(s.flushCh)
+	}
+}
+
+func (s *Store) appendOne(req *putRequest) {
+	if err := s.writable(); err != nil {
+		req.err = err
+		return
+	}
+	now := s.opts.Now().UnixMilli()
+	for _, m := range req.msgs {
+		k := queueKey{m.Topic, m.QueueID}
+		tt := message.TransactionType(m.SysFlag)
+		queued := tt == message.TransactionNotType || tt == message.TransactionCommit
+		m.StoreTimestamp = now
+		m.QueueOffset = 0
+		if queued {
+			m.QueueOffset = s.queueOffsets[k]
+		}
+		off, size, err := s.clog.Append(m)
+		if err != nil {
+			req.err = s.appendError(err)
+			return
+		}
+		if queued {
+			s.queueOffsets[k] = m.QueueOffset + 1
+		}
+		req.end = off + int64(size)
+		req.results = append(req.results, PutResult{
+			PhysicalOffset: off, Size: size, QueueOffset: m.QueueOffset, StoreTimestamp: now,
+			OffsetMsgID: message.OffsetMsgID(s.opts.StoreHost, off),
+		})
+	}
+	s.lastStoreTS.Store(now)
+}
+
+func (s *Store) appendError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		s.diskFull.Store(true)
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	if errors.Is(err, commitlog.ErrTooLarge) || errors.Is(err, message.ErrTooLarge) {
+		return fmt.Errorf("%w: %w", ErrMessageIllegal, err)
+	}
+	return fmt.Errorf("store: append: %w", err)
+}
+
+func (s *Store) wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop makes the commit log durable: on demand under SYNC_FLUSH (group
+// commit: every request appended before a sync started is answered by it),
+// on an interval under ASYNC_FLUSH.
+func (s *Store) flushLoop(ctx context.Context) {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.opts.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.flushCh:
+		case <-tick.C:
+		}
+		s.flushOnce()
+	}
+}
+
+func (s *Store) flushOnce() {
+	s.pendMu.Lock()
+	reqs := s.pending
+	s.pending = nil
+	s.pendMu.Unlock()
+	ts := s.lastStoreTS.Load()
+	off, err := s.clog.Sync()
+	if err != nil {
+		// fsync failures cannot be retried safely: stop taking writes.
+		s.notWritable.Store(true)
+		s.log.Error("commit log flush failed; refusing further appends", "err", err)
+	} else {
+		s.flushed.Store(off)
+		s.flushedTS.Store(ts)
+		if s.opts.FlushDiskType == SyncFlush {
+			s.wake(s.dispatchWake)
+		}
+	}
+	for _, r := range reqs {
+		if err != nil {
+			r.err = fmt.Errorf("%w: %w", ErrNotWritable, err)
+		}
+		r.done <- struct{}{}
+	}
+}
+
+// failPending answers requests still waiting for a sync (at Close).
+func (s *Store) failPending(err error) {
+	s.pendMu.Lock()
+	reqs := s.pending
+	s.pending = nil
+	s.pendMu.Unlock()
+	for _, r := range reqs {
+		if s.flushed.Load() < r.end {
+			r.err = err
+		}
+		r.done <- struct{}{}
+	}
+}
