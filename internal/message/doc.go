@@ -35,6 +35,9 @@
 // A segment that cannot hold the next record ends with an 8-byte BLANK marker:
 // [int32 bytes left in segment][int32 0xCBD43194].
 //
+// Decode accepts only records a RocketMQ writer can produce (see Decode), and
+// every record it accepts encodes back to the same bytes.
+//
 // Properties are "name\x01value\x02" pairs (see EncodeProperties). docs/format/
 // commitlog.md has the same layout with the rules around it.
 package message

@@ -41,6 +41,18 @@ func FuzzDecodeRecord(f *testing.F) {
 	}
 	recs := seedRecords(f)
 	f.Add(append(recs[0], recs[1]...)) // two records back to back
+	// Hand-built records next to the edges of what Decode accepts; each once
+	// decoded to a message that re-encoded differently.
+	for _, r := range []rawRecord{
+		{topic: strings.Repeat("t", 128)},
+		{magic: 0xDAA320AB, v2: true, topic: "TopicTest"},
+		{magic: 0xDAA320AB, v2: true, topic: strings.Repeat("t", 0x8000)},
+		{topic: "T", props: bytes.Repeat([]byte("a"), 0x8000)},
+		{topic: "T", bornAddr: []byte{1, 2, 3, 4}, bornPort: 65536},
+		{topic: "T", sysFlag: 0x20, storeAddr: hostMapped.Addr().AsSlice(), storePort: 10911},
+	} {
+		f.Add(r.bytes())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, n, err := Decode(data, false)
 		if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -10,7 +11,6 @@ import (
 func (s *Store) cleanLoop(ctx context.Context) {
 	defer s.wg.Done()
 	hours, _ := ParseDeleteWhen(s.opts.DeleteWhen)
-	s.checkDisk()
 	t := time.NewTicker(s.opts.CleanInterval)
 	defer t.Stop()
 	for {
@@ -39,6 +39,9 @@ func (s *Store) checkDisk() float64 {
 	}
 	ratio := du.UsedRatio()
 	full := ratio >= s.opts.DiskMaxUsedSpaceRatio
+	if full {
+		s.setDiskFull(fmt.Sprintf("disk usage %.1f%% is above diskMaxUsedSpaceRatio %.0f%%", ratio*100, s.opts.DiskMaxUsedSpaceRatio*100))
+	}
 	if was := s.diskFull.Swap(full); was != full {
 		if full {
 			s.log.Error("disk usage above diskMaxUsedSpaceRatio: refusing appends", "used", ratio, "limit", s.opts.DiskMaxUsedSpaceRatio)
@@ -91,4 +94,10 @@ func (s *Store) DeleteExpired(now time.Time, forcibly bool) int {
 		s.log.Error("retention: index cleanup failed", "err", err)
 	}
 	return n
+}
+
+// setDiskFull refuses appends, saying why.
+func (s *Store) setDiskFull(why string) {
+	s.diskFullWhy.Store(&why)
+	s.diskFull.Store(true)
 }

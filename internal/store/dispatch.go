@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"syscall"
 	"fmt"
 	"time"
 
@@ -25,6 +27,7 @@ func (s *Store) dispatchLoop(ctx context.Context) {
 	defer idle.Stop()
 	ckpt := time.NewTicker(s.opts.FlushConsumeQueueInterval)
 	defer ckpt.Stop()
+	var lastErr error
 	for {
 		select {
 		case <-ctx.Done():
@@ -35,9 +38,16 @@ func (s *Store) dispatchLoop(ctx context.Context) {
 			s.checkpoint()
 			continue
 		}
-		if err := s.dispatchTo(s.confirmOffset()); err != nil {
-			s.log.Error("dispatch stopped", "offset", s.dispatched.Load(), "err", err)
+		err := s.dispatchTo(s.confirmOffset())
+		if err != nil && errors.Is(err, syscall.ENOSPC) {
+			// Consume queues cannot grow: stop taking messages that would
+			// not become readable.
+			s.setDiskFull("no space left for consume queues")
 		}
+		if err != nil && (lastErr == nil || err.Error() != lastErr.Error()) {
+			s.log.Error("dispatch stalled; retrying", "offset", s.dispatched.Load(), "err", err)
+		}
+		lastErr = err
 	}
 }
 

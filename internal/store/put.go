@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"syscall"
 	"time"
 
@@ -29,8 +28,6 @@ type putRequest struct {
 	sync    bool  // wait for a sync flush
 	done    chan struct{}
 }
-
-var putPool = sync.Pool{New: func() any { return &putRequest{done: make(chan struct{}, 1)} }}
 
 // Put stores one message and returns where. Under SYNC_FLUSH it returns only
 // after an fdatasync covers the record (unless property WAIT is "false"),
@@ -69,16 +66,23 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
-	req := putPool.Get().(*putRequest)
+	req := s.putPool.Get().(*putRequest)
 	req.msgs, req.results, req.err, req.sync = msgs, make([]PutResult, 0, len(msgs)), nil, wait
 
+	// sendMu keeps Close from stopping the appender while a request is
+	// being handed over, so every accepted request is answered.
+	s.sendMu.RLock()
+	if s.stopping {
+		s.sendMu.RUnlock()
+		s.putPool.Put(req)
+		return nil, ErrClosed
+	}
 	select {
 	case s.appendCh <- req:
-	case <-s.closing:
-		putPool.Put(req)
-		return nil, ErrClosed
+		s.sendMu.RUnlock()
 	case <-ctx.Done():
-		putPool.Put(req)
+		s.sendMu.RUnlock()
+		s.putPool.Put(req)
 		return nil, fmt.Errorf("store: put: %w", ctx.Err())
 	}
 	// The appender answers every accepted request, so waiting here cannot
@@ -87,7 +91,7 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 	res, err := req.results, req.err
 	if err != nil || !wait {
 		req.msgs = nil
-		putPool.Put(req)
+		s.putPool.Put(req)
 		return res, err
 	}
 	// Wait for the flusher, which answers on done again.
@@ -97,7 +101,7 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 	case <-req.done:
 		err = req.err
 		req.msgs = nil
-		putPool.Put(req)
+		s.putPool.Put(req)
 		return res, err
 	case <-t.C:
 		// The flusher still holds req: do not pool it.
@@ -128,7 +132,11 @@ func (s *Store) writable() error {
 		return ErrNotWritable
 	}
 	if s.diskFull.Load() {
-		return fmt.Errorf("%w: disk usage above diskMaxUsedSpaceRatio %.0f%%", ErrDiskFull, s.opts.DiskMaxUsedSpaceRatio*100)
+		why := "no space left"
+		if p := s.diskFullWhy.Load(); p != nil {
+			why = *p
+		}
+		return fmt.Errorf("%w: %s", ErrDiskFull, why)
 	}
 	return nil
 }
@@ -217,7 +225,7 @@ func (s *Store) appendOne(req *putRequest) {
 
 func (s *Store) appendError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) {
-		s.diskFull.Store(true)
+		s.setDiskFull("no space left for a new commit-log segment")
 		return fmt.Errorf("%w: %w", ErrDiskFull, err)
 	}
 	if errors.Is(err, commitlog.ErrTooLarge) || errors.Is(err, message.ErrTooLarge) {

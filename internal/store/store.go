@@ -45,13 +45,13 @@ type queueKey struct {
 
 // Store is the message store.
 type Store struct {
-	opts   Options
-	fs     vfs.FS
-	log    *slog.Logger
-	lock   io.Closer
-	clog   *commitlog.Log
-	idx    *index.Index
-	ckpt   *checkpointFile
+	opts Options
+	fs   vfs.FS
+	log  *slog.Logger
+	lock io.Closer
+	clog *commitlog.Log
+	idx  *index.Index
+	ckpt *checkpointFile
 	// rebuildAll: a consume queue was damaged; recovery re-dispatches the
 	// whole commit log (units and index entries already present are skipped).
 	rebuildAll bool
@@ -62,6 +62,9 @@ type Store struct {
 	// Owned by the appender goroutine.
 	queueOffsets map[queueKey]int64
 
+	putPool  sync.Pool // of *putRequest
+	sendMu   sync.RWMutex
+	stopping bool // guarded by sendMu; no new put requests
 	appendCh chan *putRequest
 	flushCh  chan struct{}
 	pendMu   sync.Mutex
@@ -75,6 +78,7 @@ type Store struct {
 	dispatchedTS atomic.Int64 // store time of the last dispatched record
 
 	diskFull    atomic.Bool
+	diskFullWhy atomic.Pointer[string]
 	notWritable atomic.Bool
 	corruptions []*commitlog.CorruptionError
 
@@ -104,6 +108,7 @@ func Open(opts Options) (*Store, error) {
 		dispatchWake: make(chan struct{}, 1),
 		closing:      make(chan struct{}),
 	}
+	s.putPool.New = func() any { return &putRequest{done: make(chan struct{}, 1)} }
 	if err := s.fs.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: mkdir %s: %w", opts.Dir, err)
 	}
@@ -116,6 +121,7 @@ func Open(opts Options) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	s.checkDisk()
 	s.start()
 	return s, nil
 }
@@ -141,6 +147,11 @@ func (s *Store) load() error {
 	}
 	if err := s.loadConsumeQueues(); err != nil {
 		return err
+	}
+	for _, d := range []string{s.opts.Dir, filepath.Dir(s.opts.CommitLogDir)} {
+		if err := s.fs.SyncDir(d); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	ck, ok, err := readCheckpoint(s.fs, s.path("checkpoint"))
 	if err != nil {
@@ -243,6 +254,13 @@ func (s *Store) consumeQueue(topic string, queueID int32, create bool) (*consume
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// Make the new directories durable, or a crash could lose a whole queue.
+	for _, d := range []string{filepath.Dir(dir), s.path("consumequeue")} {
+		if err := s.fs.SyncDir(d); err != nil {
+			cq.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
 	s.cqs[k] = cq
 	return cq, nil
 }
@@ -272,7 +290,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.sendMu.Lock()
+	s.stopping = true
 	close(s.closing)
+	s.sendMu.Unlock()
 	s.appendWG.Wait() // appender drained
 	s.cancel()
 	s.wg.Wait() // flusher, dispatcher, checkpointer, cleaner stopped

@@ -88,8 +88,11 @@
 // combine an old header with newer slots and entries, or the reverse. Open
 // accepts such files; Truncate, called with the recovered end of the commit
 // log, drops entries at or past it and rebuilds the slot table and chains
-// of the newest file from its entries. The dispatcher then replays the
-// messages after the index's EndPhyOffset.
+// of the newest file from its entries (DurableOffset tells how to drop
+// damaged older files too). The dispatcher then replays the messages from
+// that offset on. Put skips only messages below EndPhyOffset, so a replay
+// that starts earlier indexes the keys of the message at EndPhyOffset a
+// second time, as RocketMQ does; queries then return its offset twice.
 //
 // # Concurrency
 //

@@ -71,6 +71,9 @@ type Index struct {
 	mu     sync.RWMutex
 	files  []*file
 	closed bool
+
+	// durable is DurableOffset.
+	durable atomic.Int64
 }
 
 // file is one open index file.
@@ -97,8 +100,8 @@ func Open(fs vfs.FS, dir string, opts Options) (*Index, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("index: create dir %s: %w", dir, err)
+	if err := mkdirDurable(fs, dir); err != nil {
+		return nil, err
 	}
 	names, err := fs.ReadDir(dir)
 	if err != nil {
@@ -135,6 +138,37 @@ func Open(fs vfs.FS, dir string, opts Options) (*Index, error) {
 		}
 	}
 	return ix, nil
+}
+
+// mkdirDurable creates dir and its missing parents, and syncs the parent
+// of each directory it creates so that the new entries survive a crash.
+func mkdirDurable(fs vfs.FS, dir string) error {
+	var missing []string // deepest first
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		_, err := fs.Stat(d)
+		if err == nil {
+			break
+		}
+		if !vfs.IsNotExist(err) {
+			return fmt.Errorf("index: stat %s: %w", d, err)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("index: create dir %s: %w", dir, err)
+	}
+	for _, d := range missing {
+		if err := fs.SyncDir(filepath.Dir(d)); err != nil {
+			return fmt.Errorf("index: sync dir %s: %w", filepath.Dir(d), err)
+		}
+	}
+	return nil
 }
 
 func (ix *Index) openFile(name string) (*file, error) {
@@ -320,8 +354,10 @@ func (ix *Index) Sync() error {
 		return ErrClosed
 	}
 	files := slices.Clone(ix.files)
+	var end int64
 	var err error
 	if n := len(files); n > 0 {
+		end = files[n-1].v.h.EndPhyOffset
 		err = files[n-1].sync()
 		files = files[:n-1]
 	}
@@ -331,8 +367,24 @@ func (ix *Index) Sync() error {
 	for _, f := range files {
 		err = errors.Join(err, f.sync())
 	}
+	if err == nil {
+		ix.durable.Store(end)
+	}
 	return err
 }
+
+// DurableOffset returns an offset below which every entry was on disk when
+// the last successful Sync returned: the newest file's EndPhyOffset as that
+// Sync began (0 before the first Sync). Entries at that offset itself may
+// not have been: the other keys of its message can come later.
+//
+// Truncate at the commit log's recovered end repairs only the newest file.
+// A power loss can also damage files filled and sealed after the last
+// Sync; a store that records DurableOffset after each Sync (in its
+// checkpoint, as RocketMQ records indexMsgTimestamp) can call
+// Truncate(min(recovered end, recorded value)) to drop them whole and
+// replay their messages.
+func (ix *Index) DurableOffset() int64 { return ix.durable.Load() }
 
 func (f *file) sync() error {
 	if !f.dirty.Swap(false) {

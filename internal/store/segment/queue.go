@@ -12,6 +12,9 @@ import (
 var (
 	// ErrBadSize: a segment file that is not the last one has the wrong size.
 	ErrBadSize = errors.New("segment: file has the wrong size")
+	// ErrExists: Create found a segment file of that name already (Create,
+	// Queue.Roll); segments are never overwritten.
+	ErrExists = errors.New("segment: file already exists")
 )
 
 // QueueOptions configure a Queue.
@@ -33,10 +36,10 @@ type Queue struct {
 	mu    sync.RWMutex
 	files []*File
 
-	// next is a segment created ahead of need (Preallocate).
+	// next is a segment created ahead of need (Preallocate). nextMu is
+	// held while the allocator creates it.
 	nextMu  sync.Mutex
 	next    *File
-	nextErr error
 	allocCh chan int64
 	wg      sync.WaitGroup
 	closed  bool
@@ -82,9 +85,10 @@ func OpenQueue(fs vfs.FS, dir string, opts QueueOptions) (*Queue, error) {
 			return nil, err
 		}
 		if n := len(q.files); n > 0 && q.files[n-1].End() != b {
+			err := fmt.Errorf("segment: %s does not follow %s: gap or overlap", path, q.files[n-1].Path())
 			f.Close()
 			q.closeFiles()
-			return nil, fmt.Errorf("segment: %s does not follow %s: gap or overlap", path, q.files[n-1].Path())
+			return nil, err
 		}
 		q.files = append(q.files, f)
 	}
@@ -107,11 +111,21 @@ func (q *Queue) closeFiles() {
 func (q *Queue) allocLoop() {
 	defer q.wg.Done()
 	for base := range q.allocCh {
+		// nextMu is held while creating, so Roll waits for a segment in
+		// the making instead of creating the same file beside it.
+		q.nextMu.Lock()
+		if q.closed || (q.next != nil && q.next.Base() == base) {
+			q.nextMu.Unlock()
+			continue
+		}
+		if last := q.Last(); last != nil && last.End() != base {
+			q.nextMu.Unlock()
+			continue // stale request
+		}
 		f, err := Create(q.fs, q.dir, base, q.opts.SegmentSize)
 		if err == nil && q.opts.Warm {
 			f.Warm(0)
 		}
-		q.nextMu.Lock()
 		if q.closed {
 			q.nextMu.Unlock()
 			if f != nil {
@@ -119,7 +133,7 @@ func (q *Queue) allocLoop() {
 			}
 			continue
 		}
-		q.next, q.nextErr = f, err
+		q.next = f
 		q.nextMu.Unlock()
 	}
 }
@@ -177,30 +191,29 @@ func (q *Queue) WriteOffset() int64 {
 // when it matches, and asks for the one after it. Writer only.
 func (q *Queue) Roll(base int64) (*File, error) {
 	var f *File
-	if q.opts.Preallocate {
-		q.nextMu.Lock()
-		if q.next != nil && q.next.Base() == base {
-			f, q.next = q.next, nil
-		} else if q.next != nil {
-			q.next.Remove()
-			q.next = nil
-		}
-		q.nextErr = nil
-		q.nextMu.Unlock()
+	q.nextMu.Lock()
+	if q.next != nil && q.next.Base() == base {
+		f, q.next = q.next, nil
+	} else if q.next != nil {
+		q.next.Remove()
+		q.next = nil
 	}
 	if f == nil {
 		var err error
 		if f, err = Create(q.fs, q.dir, base, q.opts.SegmentSize); err != nil {
+			q.nextMu.Unlock()
 			return nil, err
 		}
 	}
 	if err := q.fs.SyncDir(q.dir); err != nil {
+		q.nextMu.Unlock()
 		f.Remove()
 		return nil, fmt.Errorf("segment: sync dir %s: %w", q.dir, err)
 	}
 	q.mu.Lock()
 	q.files = append(q.files, f)
 	q.mu.Unlock()
+	q.nextMu.Unlock()
 	if q.opts.Preallocate {
 		select {
 		case q.allocCh <- f.End():

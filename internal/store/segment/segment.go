@@ -56,6 +56,9 @@ type File struct {
 // Create creates, allocates and maps a new segment of size bytes.
 func Create(fs vfs.FS, dir string, base int64, size int) (*File, error) {
 	path := filepath.Join(dir, FileName(base))
+	if _, err := fs.Stat(path); err == nil {
+		return nil, fmt.Errorf("segment: create %s: %w", path, ErrExists)
+	}
 	f, err := fs.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("segment: create %s: %w", path, err)
