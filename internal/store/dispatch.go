@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"errors"
-	"syscall"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/message"

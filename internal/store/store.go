@@ -77,10 +77,13 @@ type Store struct {
 	flushedTS    atomic.Int64 // store time of the last flushed record
 	dispatchedTS atomic.Int64 // store time of the last dispatched record
 
-	diskFull    atomic.Bool
-	diskFullWhy atomic.Pointer[string]
-	notWritable atomic.Bool
-	corruptions []*commitlog.CorruptionError
+	syncs         atomic.Int64
+	lastGroup     atomic.Int64 // requests covered by the last sync
+	lastSyncNanos atomic.Int64 // duration of the last sync
+	diskFull      atomic.Bool
+	diskFullWhy   atomic.Pointer[string]
+	notWritable   atomic.Bool
+	corruptions   []*commitlog.CorruptionError
 
 	cancel   context.CancelFunc
 	closing  chan struct{}

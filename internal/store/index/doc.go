@@ -88,9 +88,10 @@
 // combine an old header with newer slots and entries, or the reverse. Open
 // accepts such files; Truncate, called with the recovered end of the commit
 // log, drops entries at or past it and rebuilds the slot table and chains
-// of the newest file from its entries (DurableOffset tells how to drop
-// damaged older files too). The dispatcher then replays the messages from
-// that offset on. Put skips only messages below EndPhyOffset, so a replay
+// of the newest file from its entries. Given an offset below which the
+// index was synced, that leaves every file consistent: files created since
+// that Sync hold only later entries and are deleted. The dispatcher then replays the
+// messages from that offset on. Put skips only messages below EndPhyOffset, so a replay
 // that starts earlier indexes the keys of the message at EndPhyOffset a
 // second time, as RocketMQ does; queries then return its offset twice.
 //

@@ -36,8 +36,9 @@ const (
 	offEntryTimeDiff  = 12
 	offEntryPrevIndex = 16
 
-	// NameLayout is the time layout of file names: yyyyMMddHHmmss followed
-	// by three digits of milliseconds (Java's UtilAll.timeMillisToHumanString).
+	// nameSecondsLayout is the time layout of the first 14 digits of a file
+	// name, yyyyMMddHHmmss; three digits of milliseconds follow (Java's
+	// UtilAll.timeMillisToHumanString).
 	nameSecondsLayout = "20060102150405"
 	// NameLen is the length of a file name.
 	NameLen = 17

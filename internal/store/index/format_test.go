@@ -170,6 +170,16 @@ func abs32(x int32) int32 {
 	return x
 }
 
+// TestDocumentedExample pins the example of docs/format/index.md.
+func TestDocumentedExample(t *testing.T) {
+	if h := javaHashCode("TopicTest#KEY1"); h != -1_656_969_516 {
+		t.Errorf("hashCode = %d", h)
+	}
+	if kh := KeyHash("TopicTest#KEY1"); kh != 1_656_969_516 || kh%DefaultSlotCount != 1_969_516 {
+		t.Errorf("key hash %d, slot %d", kh, kh%DefaultSlotCount)
+	}
+}
+
 func TestFileSize(t *testing.T) {
 	if got := FileSize(DefaultSlotCount, DefaultMaxEntries); got != 420_000_040 {
 		t.Errorf("default file size %d, want 420000040", got)

@@ -71,9 +71,6 @@ type Index struct {
 	mu     sync.RWMutex
 	files  []*file
 	closed bool
-
-	// durable is DurableOffset.
-	durable atomic.Int64
 }
 
 // file is one open index file.
@@ -320,7 +317,7 @@ func (ix *Index) Query(key string, maxNum int, begin, end int64) ([]int64, error
 	if maxNum <= 0 || begin > end {
 		return nil, nil
 	}
-	var out []int64
+	out := make([]int64, 0, min(maxNum, 32))
 	for i := len(ix.files) - 1; i >= 0 && len(out) < maxNum; i-- {
 		v := &ix.files[i].v
 		if v.h.IndexCount > 1 && v.timeMatched(begin, end) {
@@ -354,10 +351,8 @@ func (ix *Index) Sync() error {
 		return ErrClosed
 	}
 	files := slices.Clone(ix.files)
-	var end int64
 	var err error
 	if n := len(files); n > 0 {
-		end = files[n-1].v.h.EndPhyOffset
 		err = files[n-1].sync()
 		files = files[:n-1]
 	}
@@ -367,24 +362,8 @@ func (ix *Index) Sync() error {
 	for _, f := range files {
 		err = errors.Join(err, f.sync())
 	}
-	if err == nil {
-		ix.durable.Store(end)
-	}
 	return err
 }
-
-// DurableOffset returns an offset below which every entry was on disk when
-// the last successful Sync returned: the newest file's EndPhyOffset as that
-// Sync began (0 before the first Sync). Entries at that offset itself may
-// not have been: the other keys of its message can come later.
-//
-// Truncate at the commit log's recovered end repairs only the newest file.
-// A power loss can also damage files filled and sealed after the last
-// Sync; a store that records DurableOffset after each Sync (in its
-// checkpoint, as RocketMQ records indexMsgTimestamp) can call
-// Truncate(min(recovered end, recorded value)) to drop them whole and
-// replay their messages.
-func (ix *Index) DurableOffset() int64 { return ix.durable.Load() }
 
 func (f *file) sync() error {
 	if !f.dirty.Swap(false) {
@@ -398,13 +377,21 @@ func (f *file) sync() error {
 }
 
 // Truncate removes every entry whose offset is >= phyOffset, for crash
-// recovery: phyOffset is the recovered end of the commit log. Files whose
-// BeginPhyOffset is >= phyOffset are deleted; in the newest remaining file
-// IndexCount goes back to the first entry at or past phyOffset (trailing
-// entries a crash left zero go too), the slot table and chains are rebuilt
-// from the kept entries, and the header's begin and end are recomputed
-// from them. A file left empty is deleted. Truncate copes with any
-// contents; call Sync to make its work durable.
+// recovery. Files whose BeginPhyOffset is >= phyOffset are deleted; in the
+// newest remaining file IndexCount goes back to the first entry at or past
+// phyOffset (trailing entries a crash left zero go too), the slot table and
+// chains are rebuilt from the kept entries, and the header's begin and end
+// are recomputed from them. A file left empty is deleted. Truncate copes
+// with any contents; call Sync to make its work durable.
+//
+// Only the newest remaining file is repaired, so phyOffset should be one
+// below which the index was synced: a dispatch position read before a
+// Sync that succeeded (the store's checkpointed safe offset). Files created
+// after that Sync then hold only entries at or past it and are deleted
+// whole, and the file that was newest then is repaired. With a
+// later offset (say the commit log's recovered end), older files that a
+// power loss damaged stay as they are: lookups in them stay safe but may
+// miss keys.
 //
 // Truncate is called by the goroutine that calls Put.
 func (ix *Index) Truncate(phyOffset int64) error {

@@ -124,7 +124,10 @@ func (q *Queue) allocLoop() {
 		}
 		f, err := Create(q.fs, q.dir, base, q.opts.SegmentSize)
 		if err == nil && q.opts.Warm {
-			f.Warm(0)
+			if err = f.Warm(); err != nil {
+				f.Remove()
+				f = nil
+			}
 		}
 		if q.closed {
 			q.nextMu.Unlock()

@@ -145,15 +145,19 @@ func (s *File) Sync() (int, error) {
 	return w, nil
 }
 
-// Warm pre-faults the pages of [from, len) by writing a zero to each page
-// that is still zero, so later appends are plain memory copies. The segment
-// is fresh, so this changes no content.
-func (s *File) Warm(from int) {
-	for i := from - from%pageSize; i < len(s.data); i += pageSize {
-		if s.data[i] == 0 {
-			s.data[i] = 0
-		}
+// Warm pre-faults every page by writing a zero to it, then syncs the file
+// so the pages are clean again: later appends pay only a cheap write-protect
+// fault instead of allocating a page, and an fdatasync never has to write
+// out warmed pages that hold no data. Only for a fresh segment nobody uses
+// yet (its bytes are all zero, so this changes no content).
+func (s *File) Warm() error {
+	for i := 0; i < len(s.data); i += pageSize {
+		s.data[i] = 0
 	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("segment: warm %s: %w", s.path, err)
+	}
+	return nil
 }
 
 // Close unmaps and closes the segment.
