@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/quiver-mq/quiver/internal/message"
+	"github.com/quiver-mq/quiver/internal/store"
 )
 
 // run executes the command tree with args and returns what it wrote to its
@@ -77,5 +82,31 @@ func TestVersionStampedAtLinkTime(t *testing.T) {
 	}
 	if first, _, _ := strings.Cut(out.String(), "\n"); first != "quiver "+stamp {
 		t.Errorf("first line = %q, want %q", first, "quiver "+stamp)
+	}
+}
+
+func TestStoreCheckDescribesAStore(t *testing.T) {
+	dir := t.TempDir()
+	o := store.DefaultOptions(dir)
+	o.SegmentSize = 1 << 20
+	o.MaxMessageSize = 64 << 10
+	s, err := store.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.Put(context.Background(), &message.Message{Topic: "CheckTopic", QueueID: 2, Body: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := run(t, "store", "check", "--segment-size", "1048576", dir)
+	if err != nil {
+		t.Fatalf("store check: %v", err)
+	}
+	if !strings.Contains(stdout, "commit log: offsets [0, ") || !regexp.MustCompile(`CheckTopic\s+2\s+0\s+3`).MatchString(stdout) {
+		t.Fatalf("store check output lacks the queue:\n%s", stdout)
 	}
 }

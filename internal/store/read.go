@@ -255,10 +255,15 @@ func (s *Store) QueryByKey(topic, key string, max int, begin, end int64) ([]mess
 		return nil, err
 	}
 	var out []message.Message
+	seen := make(map[int64]bool, len(offs))
 	for _, off := range offs {
 		if len(out) >= max {
 			break
 		}
+		if seen[off] {
+			continue // a key indexed twice (a message with a repeated key, or replay)
+		}
+		seen[off] = true
 		m, err := s.LookMessage(off)
 		if err != nil || m.Topic != topic {
 			continue
@@ -298,5 +303,28 @@ func (s *Store) Topics() []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// QueueID names one consume queue.
+type QueueID struct {
+	Topic   string
+	QueueID int32
+}
+
+// Queues lists every consume queue, sorted by topic and queue id.
+func (s *Store) Queues() []QueueID {
+	s.mu.RLock()
+	out := make([]QueueID, 0, len(s.cqs))
+	for k := range s.cqs {
+		out = append(out, QueueID{k.topic, k.queue})
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].QueueID < out[j].QueueID
+	})
 	return out
 }
