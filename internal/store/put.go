@@ -24,7 +24,8 @@ type PutResult struct {
 type putRequest struct {
 	msgs    []*message.Message
 	results []PutResult
-	err     error
+	err     error // set by the appender before its answer
+	syncErr error // set by the flusher before its answer
 	end     int64 // commit-log offset past the last record
 	sync    bool  // wait for a sync flush
 	done    chan struct{}
@@ -68,7 +69,7 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 		return nil, err
 	}
 	req := s.putPool.Get().(*putRequest)
-	req.msgs, req.results, req.err, req.sync = msgs, make([]PutResult, 0, len(msgs)), nil, wait
+	req.msgs, req.results, req.err, req.syncErr, req.sync = msgs, make([]PutResult, 0, len(msgs)), nil, nil, wait
 
 	// sendMu keeps Close from stopping the appender while a request is
 	// being handed over, so every accepted request is answered.
@@ -100,7 +101,7 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 	defer t.Stop()
 	select {
 	case <-req.done:
-		err = req.err
+		err = req.syncErr
 		req.msgs = nil
 		s.putPool.Put(req)
 		return res, err
@@ -307,7 +308,7 @@ func (s *Store) flushOnce() {
 	}
 	for _, r := range reqs {
 		if err != nil {
-			r.err = fmt.Errorf("%w: %w", ErrNotWritable, err)
+			r.syncErr = fmt.Errorf("%w: %w", ErrNotWritable, err)
 		}
 		r.done <- struct{}{}
 	}
@@ -321,7 +322,7 @@ func (s *Store) failPending(err error) {
 	s.pendMu.Unlock()
 	for _, r := range reqs {
 		if s.flushed.Load() < r.end {
-			r.err = err
+			r.syncErr = err
 		}
 		r.done <- struct{}{}
 	}
