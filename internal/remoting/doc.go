@@ -1,0 +1,27 @@
+// Package remoting moves RocketMQ RemotingCommands (package protocol) over
+// TCP: a Server with one handler per request code and bounded worker pools,
+// a Client with one shared connection per address, and the Conn they both
+// use, which carries requests and responses in both directions (the broker
+// calls clients back with CHECK_TRANSACTION_STATE, NOTIFY_CONSUMER_IDS_CHANGED
+// and GET_CONSUMER_RUNNING_INFO over the connection the client opened).
+//
+// # Conn
+//
+// A Conn has a read loop and a write loop. The read loop decodes frames
+// (refusing any over the frame limit by closing the connection), matches
+// responses to pending requests by opaque, and hands requests to the
+// dispatcher. The write loop takes encoded frames from a queue and writes
+// them through a buffer, flushing when the queue runs dry, so a burst of
+// responses costs one system call.
+//
+// # Server
+//
+// Each request code maps to a handler and a pool; a pool is a bounded set
+// of workers and a bounded queue. A request that finds its pool's queue full
+// is answered SYSTEM_BUSY at once. An unknown code is answered
+// REQUEST_CODE_NOT_SUPPORTED. A handler that panics is answered SYSTEM_ERROR
+// and the server keeps running. A handler may answer later (long polling)
+// by returning nil and calling Conn.Reply.
+//
+// Concurrency: all exported methods are safe for concurrent use.
+package remoting
