@@ -1,0 +1,223 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/quiver-mq/quiver/internal/broker/processor"
+	"github.com/quiver-mq/quiver/internal/metadata"
+	"github.com/quiver-mq/quiver/internal/offset"
+	"github.com/quiver-mq/quiver/internal/remoting"
+	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/vfs"
+)
+
+// Options configure a Broker. RocketMQ's broker.conf key is named next to
+// each field; cmd/quiver maps the file onto them.
+type Options struct {
+	ClusterName string // brokerClusterName
+	BrokerName  string // brokerName
+	BrokerID    int64  // brokerId (0 = master)
+	// NamesrvAddrs are the name servers to register with (namesrvAddr).
+	NamesrvAddrs []string
+	// ListenAddr is where to accept clients (":" + listenPort; use
+	// "127.0.0.1:0" for a free port).
+	ListenAddr string
+	// AdvertiseIP is the address clients are told (brokerIP1); empty means
+	// the listener's IP, or 127.0.0.1 for a wildcard listener.
+	AdvertiseIP string
+	// Store configures the message store (storePathRootDir, flushDiskType,
+	// mappedFileSizeCommitLog, fileReservedTime, …).
+	Store store.Options
+	// AutoCreateTopic lets sends create unknown topics (autoCreateTopicEnable).
+	AutoCreateTopic bool
+	// AutoCreateSubscriptionGroup creates groups on first use
+	// (autoCreateSubscriptionGroup).
+	AutoCreateSubscriptionGroup bool
+	// DefaultTopicQueueNums is the queue count of TBW102 and auto-created
+	// topics (defaultTopicQueueNums).
+	DefaultTopicQueueNums int
+	// LongPolling holds empty pulls up to their suspend time
+	// (longPollingEnable); otherwise for ShortPollingTime (shortPollingTimeMills).
+	LongPolling      bool
+	ShortPollingTime time.Duration
+	// RegisterPeriod is registerNameServerPeriod (30 s).
+	RegisterPeriod time.Duration
+	// NotifyConsumerIDsChanged is notifyConsumerIdsChangedEnable.
+	NotifyConsumerIDsChanged bool
+	// Permission is brokerPermission (6 = read and write).
+	Permission int
+	// Logger receives the broker's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns RocketMQ's broker defaults with the store at dir.
+func DefaultOptions(dir string) Options {
+	return Options{
+		ClusterName: "DefaultCluster", BrokerName: "broker-a", ListenAddr: ":10911",
+		Store: store.DefaultOptions(dir), AutoCreateSubscriptionGroup: true,
+		DefaultTopicQueueNums: 8, LongPolling: true, ShortPollingTime: time.Second,
+		RegisterPeriod: 30 * time.Second, NotifyConsumerIDsChanged: true, Permission: 6,
+	}
+}
+
+// Broker is one running broker.
+type Broker struct {
+	opts           Options
+	log            *slog.Logger
+	store          *store.Store
+	topics         *metadata.Topics
+	groups         *metadata.Groups
+	offsets        *offset.Store
+	longPoll       *processor.LongPoll
+	proc           *processor.Processor
+	srv            *remoting.Server
+	client         *remoting.Client
+	namesrvAddrs   []string
+	addr, haAddr   string
+	registerPeriod time.Duration
+	topicsChanged  chan struct{}
+	cancel         context.CancelFunc
+	wg             sync.WaitGroup
+	closeOnce      sync.Once
+}
+
+// New opens the broker's store and metadata (recovering after a crash) and
+// prepares its server; Start begins serving.
+func New(opts Options) (*Broker, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Store.FS == nil {
+		opts.Store.FS = vfs.Default
+	}
+	if opts.RegisterPeriod <= 0 {
+		opts.RegisterPeriod = 30 * time.Second
+	}
+	if opts.DefaultTopicQueueNums <= 0 {
+		opts.DefaultTopicQueueNums = 8
+	}
+	if opts.Permission == 0 {
+		opts.Permission = 6
+	}
+	b := &Broker{
+		opts: opts, log: opts.Logger.With("broker", opts.BrokerName),
+		namesrvAddrs: opts.NamesrvAddrs, registerPeriod: opts.RegisterPeriod,
+		topicsChanged: make(chan struct{}, 1),
+	}
+	b.longPoll = processor.NewLongPoll()
+	so := opts.Store
+	so.Logger = b.log
+	so.OnDispatch = b.longPoll.Notify
+	var err error
+	if b.store, err = store.Open(so); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	cfgDir := filepath.Join(so.Dir, "config")
+	if err := so.FS.MkdirAll(cfgDir, 0o755); err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if b.topics, err = metadata.OpenTopics(so.FS, cfgDir, metadata.TopicDefaults{
+		QueueNums: opts.DefaultTopicQueueNums, AutoCreate: opts.AutoCreateTopic,
+		ClusterName: opts.ClusterName, BrokerName: opts.BrokerName,
+	}); err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if b.groups, err = metadata.OpenGroups(so.FS, cfgDir, opts.AutoCreateSubscriptionGroup); err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if b.offsets, err = offset.Open(so.FS, cfgDir); err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	return b, nil
+}
+
+// Start listens and begins serving and registering. It returns the bound
+// address.
+func (b *Broker) Start() (net.Addr, error) {
+	clients := processor.NewClients(b.opts.NotifyConsumerIDsChanged, nil)
+	b.srv = remoting.NewServer(remoting.ServerOptions{
+		Logger:  b.log,
+		OnClose: clients.ConnClosed,
+		// A frame holds at most a message body plus headers and properties.
+		MaxFrame: max(b.opts.Store.MaxMessageSize, 4<<20) + 2<<20,
+	})
+	ln, err := b.srv.Listen(b.opts.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	tcp := ln.(*net.TCPAddr)
+	ip := b.opts.AdvertiseIP
+	if ip == "" {
+		if a, ok := netip.AddrFromSlice(tcp.IP); ok && !a.Unmap().IsUnspecified() {
+			ip = a.Unmap().String()
+		} else {
+			ip = "127.0.0.1"
+		}
+	}
+	b.addr = net.JoinHostPort(ip, strconv.Itoa(tcp.Port))
+	b.haAddr = net.JoinHostPort(ip, strconv.Itoa(tcp.Port+1))
+	host, _ := netip.ParseAddrPort(b.addr)
+	b.proc = processor.New(processor.Config{
+		ClusterName: b.opts.ClusterName, BrokerName: b.opts.BrokerName, BrokerID: b.opts.BrokerID,
+		StoreHost: host, AutoCreateTopic: b.opts.AutoCreateTopic,
+		DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums, MaxMessageSize: b.opts.Store.MaxMessageSize,
+		LongPolling: b.opts.LongPolling, ShortPollingTime: b.opts.ShortPollingTime, Permission: b.opts.Permission,
+	}, processor.Deps{
+		Store: b.store, Topics: b.topics, Groups: b.groups, Offsets: b.offsets,
+		Clients: clients, LongPoll: b.longPoll, Logger: b.log,
+		TopicsChanged: func() {
+			select {
+			case b.topicsChanged <- struct{}{}:
+			default:
+			}
+		},
+	})
+	b.proc.Register(b.srv)
+	b.client = remoting.NewClient(remoting.ClientOptions{Logger: b.log})
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.wg.Add(4)
+	go func() { defer b.wg.Done(); b.longPoll.Run(ctx) }()
+	go func() { defer b.wg.Done(); b.proc.Run(ctx) }()
+	go func() { defer b.wg.Done(); b.offsets.Run(ctx, 5*time.Second, b.log) }()
+	go b.registerLoop(ctx)
+	b.log.Info("broker started", "addr", b.addr, "cluster", b.opts.ClusterName, "namesrv", b.namesrvAddrs)
+	return ln, nil
+}
+
+// Addr is the address clients are told ("ip:port").
+func (b *Broker) Addr() string { return b.addr }
+
+// Store is the broker's message store.
+func (b *Broker) Store() *store.Store { return b.store }
+
+// Close unregisters from the name servers, stops serving, persists offsets
+// and metadata, and closes the store cleanly.
+func (b *Broker) Close() error {
+	var err error
+	b.closeOnce.Do(func() {
+		if b.srv != nil {
+			b.unregisterAll()
+			b.cancel()
+			b.srv.Close()
+			b.wg.Wait()
+			b.client.Close()
+		}
+		errs := []error{b.offsets.Persist(), b.store.Close()}
+		err = errors.Join(errs...)
+	})
+	return err
+}

@@ -1,0 +1,24 @@
+package processor
+
+import (
+	"errors"
+
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/store"
+)
+
+// storeErrorCode maps a store error to a response code; this file is the
+// only place domain errors become wire codes.
+func storeErrorCode(err error) (int32, string) {
+	switch {
+	case err == nil:
+		return protocol.Success, ""
+	case errors.Is(err, store.ErrFlushTimeout):
+		return protocol.FlushDiskTimeout, err.Error()
+	case errors.Is(err, store.ErrMessageIllegal), errors.Is(err, store.ErrMessageTooLarge):
+		return protocol.MessageIllegal, err.Error()
+	case errors.Is(err, store.ErrDiskFull), errors.Is(err, store.ErrNotWritable), errors.Is(err, store.ErrClosed):
+		return protocol.ServiceNotAvailable, err.Error()
+	}
+	return protocol.SystemError, err.Error()
+}

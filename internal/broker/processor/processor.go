@@ -1,0 +1,143 @@
+package processor
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/quiver-mq/quiver/internal/metadata"
+	"github.com/quiver-mq/quiver/internal/offset"
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/remoting"
+	"github.com/quiver-mq/quiver/internal/store"
+)
+
+// Config is what the handlers need to know about their broker.
+type Config struct {
+	ClusterName string
+	BrokerName  string
+	BrokerID    int64
+	// StoreHost is this broker's address as clients reach it.
+	StoreHost netip.AddrPort
+	// AutoCreateTopic allows sends to create unknown topics (autoCreateTopicEnable).
+	AutoCreateTopic bool
+	// DefaultTopicQueueNums is the queue count of auto-created topics.
+	DefaultTopicQueueNums int
+	// MaxMessageSize bounds a message body (maxMessageSize).
+	MaxMessageSize int
+	// LongPolling holds pulls up to their suspend timeout (longPollingEnable);
+	// otherwise for ShortPollingTime.
+	LongPolling      bool
+	ShortPollingTime time.Duration
+	// Permission is the broker's perm (brokerPermission, 6 = read+write).
+	Permission int
+}
+
+// Deps are the services the handlers use.
+type Deps struct {
+	Store    *store.Store
+	Topics   *metadata.Topics
+	Groups   *metadata.Groups
+	Offsets  *offset.Store
+	Clients  *Clients
+	LongPoll *LongPoll
+	Logger   *slog.Logger
+	// TopicsChanged is called after a topic is created or deleted, so the
+	// broker re-registers with the name servers. It must not block.
+	TopicsChanged func()
+}
+
+// Processor serves the broker's request codes.
+type Processor struct {
+	cfg Config
+	Deps
+	log     *slog.Logger
+	started time.Time
+	uniqSeq atomic.Int32
+}
+
+// New returns a processor.
+func New(cfg Config, d Deps) *Processor {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.TopicsChanged == nil {
+		d.TopicsChanged = func() {}
+	}
+	if cfg.ShortPollingTime <= 0 {
+		cfg.ShortPollingTime = time.Second
+	}
+	p := &Processor{cfg: cfg, Deps: d, log: d.Logger.With("component", "processor"), started: time.Now()}
+	if d.LongPoll != nil {
+		d.LongPoll.rerun = p.pullAgain
+	}
+	return p
+}
+
+// Register installs the handlers on srv, each family on its own pool.
+func (p *Processor) Register(srv *remoting.Server) {
+	send := srv.NewPool("send", 4, 10000)
+	pull := srv.NewPool("pull", 8, 100000)
+	admin := srv.NewPool("admin", 4, 10000)
+	hb := srv.NewPool("heartbeat", 2, 50000)
+	for code, h := range map[int32]remoting.Handler{
+		protocol.SendMessage:        p.send,
+		protocol.SendMessageV2:      p.send,
+		protocol.SendBatchMessage:   p.send,
+		protocol.SendReplyMessage:   p.send,
+		protocol.SendReplyMessageV2: p.send,
+	} {
+		srv.Handle(code, send, h)
+	}
+	srv.Handle(protocol.PullMessage, pull, p.pull)
+	for code, h := range map[int32]remoting.Handler{
+		protocol.HeartBeat:              p.heartbeat,
+		protocol.UnregisterClient:       p.unregisterClient,
+		protocol.GetConsumerListByGroup: p.consumerList,
+		protocol.CheckClientConfig:      p.checkClientConfig,
+	} {
+		srv.Handle(code, hb, h)
+	}
+	for code, h := range map[int32]remoting.Handler{
+		protocol.QueryConsumerOffset:           p.queryConsumerOffset,
+		protocol.UpdateConsumerOffset:          p.updateConsumerOffset,
+		protocol.GetMaxOffset:                  p.getMaxOffset,
+		protocol.GetMinOffset:                  p.getMinOffset,
+		protocol.SearchOffsetByTimestamp:       p.searchOffsetByTimestamp,
+		protocol.GetEarliestMsgStoreTime:       p.earliestMsgStoreTime,
+		protocol.UpdateAndCreateTopic:          p.updateAndCreateTopic,
+		protocol.DeleteTopicInBroker:           p.deleteTopic,
+		protocol.GetAllTopicConfig:             p.allTopicConfig,
+		protocol.UpdateAndCreateSubscription:   p.updateAndCreateGroup,
+		protocol.DeleteSubscriptionGroup:       p.deleteGroup,
+		protocol.GetAllSubscriptionGroupConfig: p.allGroups,
+		protocol.QueryMessage:                  p.queryMessage,
+		protocol.ViewMessageByID:               p.viewMessageByID,
+		protocol.GetAllConsumerOffset:          p.allConsumerOffset,
+	} {
+		srv.Handle(code, admin, h)
+	}
+}
+
+// Run runs the long-polling service and expires silent clients until ctx
+// ends.
+func (p *Processor) Run(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.Clients.Expire(120 * time.Second)
+		}
+	}
+}
+
+func resp(req *protocol.Command, code int32, remark string) *protocol.Command {
+	return protocol.NewResponse(req, code, remark)
+}
+
+func success(req *protocol.Command) *protocol.Command { return protocol.NewResponse(req, protocol.Success, "") }

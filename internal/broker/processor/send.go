@@ -1,0 +1,177 @@
+package processor
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quiver-mq/quiver/internal/message"
+	"github.com/quiver-mq/quiver/internal/metadata"
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/remoting"
+)
+
+const (
+	permRead    = 4
+	permWrite   = 2
+	permInherit = 1
+	retryPrefix = "%RETRY%"
+	dlqPrefix   = "%DLQ%"
+)
+
+// notSendable are system topics clients may not send to.
+var notSendable = map[string]bool{
+	"SCHEDULE_TOPIC_XXXX": true, "RMQ_SYS_TRANS_HALF_TOPIC": true, "RMQ_SYS_TRANS_OP_HALF_TOPIC": true,
+	"TRANS_CHECK_MAX_TIME_TOPIC": true, "SELF_TEST_TOPIC": true, "OFFSET_MOVED_EVENT": true,
+}
+
+// send handles SEND_MESSAGE (V1, V2), SEND_BATCH_MESSAGE and the reply
+// sends.
+func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol.Command) *protocol.Command {
+	h, err := decodeSendHeader(req)
+	if err != nil {
+		return resp(req, protocol.SystemError, err.Error())
+	}
+	if p.cfg.Permission&permWrite == 0 {
+		return resp(req, protocol.NoPermission, fmt.Sprintf("the broker[%s] sending message is forbidden", p.cfg.BrokerName))
+	}
+	if err := metadata.ValidateTopic(h.Topic); err != nil {
+		return resp(req, protocol.InvalidParameter, err.Error())
+	}
+	if notSendable[h.Topic] {
+		return resp(req, protocol.NoPermission, fmt.Sprintf("sending message to topic[%s] is forbidden", h.Topic))
+	}
+	tc, code, remark := p.topicForSend(h)
+	if code != protocol.Success {
+		return resp(req, code, remark)
+	}
+	if tc.Perm&permWrite == 0 {
+		return resp(req, protocol.NoPermission, fmt.Sprintf("the topic[%s] sending message is forbidden", h.Topic))
+	}
+	if h.QueueID < 0 || int(h.QueueID) >= max(tc.WriteQueueNums, tc.ReadQueueNums) {
+		return resp(req, protocol.InvalidParameter, fmt.Sprintf("request queueId[%d] is illegal, topic %s has %d queues", h.QueueID, h.Topic, tc.WriteQueueNums))
+	}
+	bornHost := addrPort(conn.RemoteAddr())
+	var msgs []*message.Message
+	if req.Code == protocol.SendBatchMessage {
+		if strings.HasPrefix(h.Topic, retryPrefix) {
+			return resp(req, protocol.MessageIllegal, "batch request does not support retry group "+h.Topic)
+		}
+		items, err := message.DecodeBatch(req.Body)
+		if err != nil {
+			return resp(req, protocol.MessageIllegal, err.Error())
+		}
+		for _, it := range items {
+			if len(it.Body) > p.cfg.MaxMessageSize {
+				return resp(req, protocol.MessageIllegal, fmt.Sprintf("message body size %d exceeds maxMessageSize %d", len(it.Body), p.cfg.MaxMessageSize))
+			}
+			msgs = append(msgs, &message.Message{
+				Topic: h.Topic, QueueID: h.QueueID, Flag: it.Flag, SysFlag: h.SysFlag,
+				BornTimestamp: h.BornTimestamp, BornHost: bornHost, Body: it.Body, Properties: it.Properties,
+			})
+		}
+	} else {
+		if len(req.Body) > p.cfg.MaxMessageSize {
+			return resp(req, protocol.MessageIllegal, fmt.Sprintf("message body size %d exceeds maxMessageSize %d", len(req.Body), p.cfg.MaxMessageSize))
+		}
+		props := h.Properties
+		if _, ok := message.Property([]byte(props), message.PropertyUniqKey); !ok {
+			props += message.PropertyUniqKey + "\x01" + p.uniqID() + "\x02"
+		}
+		props += message.PropertyClusterName + "\x01" + p.cfg.ClusterName + "\x02"
+		msgs = append(msgs, &message.Message{
+			Topic: h.Topic, QueueID: h.QueueID, Flag: h.Flag, SysFlag: h.SysFlag,
+			BornTimestamp: h.BornTimestamp, BornHost: bornHost, ReconsumeTimes: h.ReconsumeTimes,
+			Body: req.Body, Properties: []byte(props),
+		})
+	}
+	results, err := p.Store.PutBatch(ctx, msgs)
+	if err != nil && len(results) < len(msgs) {
+		code, remark := storeErrorCode(err)
+		return resp(req, code, remark)
+	}
+	r := success(req)
+	if err != nil { // stored, but not flushed in time
+		r.Code, r.Remark = storeErrorCode(err)
+	}
+	ids := make([]string, len(results))
+	for i, res := range results {
+		ids[i] = res.OffsetMsgID
+	}
+	r.SetExt("msgId", strings.Join(ids, ","))
+	r.SetExt("queueId", strconv.Itoa(int(h.QueueID)))
+	r.SetExt("queueOffset", strconv.FormatInt(results[0].QueueOffset, 10))
+	if u, ok := message.Property(msgs[0].Properties, message.PropertyUniqKey); ok && len(msgs) == 1 {
+		r.SetExt("transactionId", u)
+	}
+	r.SetExt("MSG_REGION", "DefaultRegion")
+	r.SetExt("TRACE_ON", "true")
+	return r
+}
+
+// topicForSend finds the topic, creating it when RocketMQ would.
+func (p *Processor) topicForSend(h sendHeader) (metadata.TopicConfig, int32, string) {
+	if tc, ok := p.Topics.Get(h.Topic); ok {
+		return tc, protocol.Success, ""
+	}
+	var (
+		tc      metadata.TopicConfig
+		created bool
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(h.Topic, retryPrefix):
+		tc, created, err = p.Topics.CreateRetryTopic(strings.TrimPrefix(h.Topic, retryPrefix), 1, false)
+	case p.cfg.AutoCreateTopic:
+		n := int(h.DefaultTopicQueueNums)
+		if n <= 0 {
+			n = p.cfg.DefaultTopicQueueNums
+		}
+		tc, created, err = p.Topics.CreateOnSend(h.Topic, min(n, p.cfg.DefaultTopicQueueNums))
+	default:
+		return tc, protocol.TopicNotExist, fmt.Sprintf("topic[%s] not exist, apply first please!", h.Topic)
+	}
+	if err != nil {
+		return tc, protocol.TopicNotExist, err.Error()
+	}
+	if created {
+		p.log.Info("topic created on send", "topic", h.Topic, "queues", tc.WriteQueueNums)
+		p.TopicsChanged()
+	}
+	return tc, protocol.Success, ""
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// uniqID makes a broker-side UNIQ_KEY in the Java layout: IPv4, pid, a
+// per-process value, ms since the start of the month, and a counter.
+func (p *Processor) uniqID() string {
+	var b [16]byte
+	ip := p.cfg.StoreHost.Addr().Unmap()
+	if ip.Is4() {
+		a := ip.As4()
+		copy(b[:4], a[:])
+	}
+	binary.BigEndian.PutUint16(b[4:], uint16(os.Getpid()))
+	binary.BigEndian.PutUint32(b[6:], uint32(p.started.UnixNano()))
+	now := time.Now()
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
+	binary.BigEndian.PutUint32(b[10:], uint32(now.Sub(month).Milliseconds()))
+	binary.BigEndian.PutUint16(b[14:], uint16(p.uniqSeq.Add(1)))
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
