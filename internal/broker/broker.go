@@ -221,3 +221,11 @@ func (b *Broker) Close() error {
 	})
 	return err
 }
+
+// ConsumerIDs lists the live client ids of a consumer group.
+func (b *Broker) ConsumerIDs(group string) []string { return b.proc.Clients.ConsumerIDs(group) }
+
+// CommittedOffset is a consumer group's stored offset on a queue.
+func (b *Broker) CommittedOffset(group, topic string, queueID int32) (int64, bool) {
+	return b.offsets.Query(group, topic, queueID)
+}
