@@ -19,6 +19,9 @@ import (
 // new content at random (torn writes). Every acknowledged message must come
 // back, and nothing damaged may be served.
 func TestPowerLossKeepsAcknowledgedMessages(t *testing.T) {
+	if raceEnabled {
+		t.Skip("takes crash images while the store writes; races by design")
+	}
 	seeds := 30
 	if testing.Short() {
 		seeds = 8

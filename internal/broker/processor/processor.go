@@ -140,4 +140,6 @@ func resp(req *protocol.Command, code int32, remark string) *protocol.Command {
 	return protocol.NewResponse(req, code, remark)
 }
 
-func success(req *protocol.Command) *protocol.Command { return protocol.NewResponse(req, protocol.Success, "") }
+func success(req *protocol.Command) *protocol.Command {
+	return protocol.NewResponse(req, protocol.Success, "")
+}

@@ -174,4 +174,3 @@ func (p *Processor) uniqID() string {
 	binary.BigEndian.PutUint16(b[14:], uint16(p.uniqSeq.Add(1)))
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
-
