@@ -60,7 +60,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	ns := namesrv.New(namesrv.Options{Addr: opts.NamesrvAddr, Logger: opts.Logger.With("role", "namesrv")})
+	ns := namesrv.New(namesrv.Options{Addr: opts.NamesrvAddr, Logger: opts.Logger})
 	nsAddr, err := ns.Start()
 	if err != nil {
 		return nil, fmt.Errorf("server: name server: %w", err)

@@ -22,7 +22,7 @@ func newRootCmd(out io.Writer) *cobra.Command {
 		SilenceUsage: true, // a failing command prints its error, not the usage text
 	}
 	root.SetOut(out)
-	root.AddCommand(newVersionCmd(), newStoreCmd())
+	root.AddCommand(newVersionCmd(), newStoreCmd(), newServeCmd(), newNamesrvCmd(), newBrokerCmd())
 	return root
 }
 

@@ -70,6 +70,7 @@ func quiverRules() archRules {
 
 			{prefix: "internal/store", rank: rankStore, sealed: true},
 
+			{prefix: "internal/metadata", rank: rankDomain},
 			{prefix: "internal/offset", rank: rankDomain},
 			{prefix: "internal/pop", rank: rankDomain},
 			{prefix: "internal/timer", rank: rankDomain},
@@ -85,8 +86,12 @@ func quiverRules() archRules {
 			{prefix: "internal/broker", rank: rankRole},
 			{prefix: "internal/proxy", rank: rankRole},
 			{prefix: "internal/controller", rank: rankRole},
+			// Reads config files: only cmd and the roles may import it.
+			{prefix: "internal/config", rank: rankRole},
 
 			{prefix: "cmd", rank: rankCmd},
+			// The embeddable all-in-one server: roles wired as `quiver serve` does.
+			{prefix: "server", rank: rankCmd},
 			{prefix: "internal/lint", rank: rankCmd},
 		},
 		// The store and everything under it never see a frame, a

@@ -66,7 +66,10 @@ type Options struct {
 	// maxIndexNum 20M).
 	IndexSlots   int
 	IndexEntries int
-	// WarmSegments pre-faults new commit-log segments (warmMapedFileEnable).
+	// WarmSegments pre-faults new commit-log segments (warmMapedFileEnable,
+	// false): appends then skip page faults, but warming writes the whole
+	// segment once, and an append that needs the segment being warmed
+	// waits for it.
 	WarmSegments bool
 
 	// FlushDiskType is ASYNC_FLUSH or SYNC_FLUSH (flushDiskType).
@@ -118,7 +121,6 @@ func DefaultOptions(dir string) Options {
 		ConsumeQueueUnits:         consumequeue.DefaultUnitsPerSegment,
 		IndexSlots:                5_000_000,
 		IndexEntries:              20_000_000,
-		WarmSegments:              true,
 		FlushDiskType:             AsyncFlush,
 		FlushInterval:             500 * time.Millisecond,
 		FlushConsumeQueueInterval: time.Second,
