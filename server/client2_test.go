@@ -12,6 +12,8 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/admin"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/quiver-mq/quiver/internal/broker"
 )
 
 func TestAsyncOnewayAndBatchSend(t *testing.T) {
@@ -169,7 +171,10 @@ func TestTagFiltering(t *testing.T) {
 }
 
 func TestPullConsumerWithOffsets(t *testing.T) {
-	s := startServer(t, Options{})
+	// Short polling, so the pull at the end of the queue answers quickly.
+	s := startServer(t, Options{Broker: func(o *broker.Options) {
+		o.LongPolling, o.ShortPollingTime = false, 200*time.Millisecond
+	}})
 	p := newProducer(t, s, "PG5")
 	ctx := context.Background()
 	const n = 40
