@@ -104,21 +104,14 @@ func (s *Server) Broker() *broker.Broker { return s.br }
 
 // WaitReady waits until the broker's routes are served by the name server.
 func (s *Server) WaitReady(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cl := remoting.NewClient(remoting.ClientOptions{})
-	defer cl.Close()
-	for {
-		r, err := cl.Invoke(ctx, s.namesrvAddr, protocol.NewRequest(protocol.GetBrokerClusterInfo, nil))
-		if err == nil && r.Code == protocol.Success && bytes.Contains(r.Body, []byte(`"`+s.br.Addr()+`"`)) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
+	deadline := time.Now().Add(timeout)
+	for !s.hasBroker(s.br.Addr()) {
+		if time.Now().After(deadline) {
 			return errors.New("server: broker did not register in time")
-		case <-time.After(5 * time.Millisecond):
 		}
+		time.Sleep(5 * time.Millisecond)
 	}
+	return nil
 }
 
 // Close stops the broker (cleanly: flushed, abort marker cleared), then the
@@ -138,4 +131,14 @@ func hostPort(addr string) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// hasBroker reports whether the name server lists a broker address.
+func (s *Server) hasBroker(addr string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	r, err := cl.Invoke(ctx, s.namesrvAddr, protocol.NewRequest(protocol.GetBrokerClusterInfo, nil))
+	return err == nil && r.Code == protocol.Success && bytes.Contains(r.Body, []byte(`"`+addr+`"`))
 }

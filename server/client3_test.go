@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/quiver-mq/quiver/internal/broker"
+)
+
+func TestMessagesAndOffsetsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, Options{DataDir: dir})
+	p := newProducer(t, s, "PGR")
+	ctx := context.Background()
+	for i := range 50 {
+		if _, err := p.SendSync(ctx, primitive.NewMessage("TopicRestart", []byte(fmt.Sprintf("r-%d", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newCollector()
+	pc := newPushConsumer(t, s, "CGR", uniqueInstance(t, "c1"), consumer.Clustering, "TopicRestart", consumer.MessageSelector{}, c)
+	c.waitDistinct(t, 50, 30*time.Second)
+	pc.Shutdown() // persists its offsets to the broker
+	p.Shutdown()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := startServer(t, Options{DataDir: dir})
+	p2 := newProducer(t, s2, "PGR2")
+	for i := 50; i < 60; i++ {
+		if _, err := p2.SendSync(ctx, primitive.NewMessage("TopicRestart", []byte(fmt.Sprintf("r-%d", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same group resumes after what it consumed: only the new ten.
+	c2 := newCollector()
+	newPushConsumer(t, s2, "CGR", uniqueInstance(t, "c2"), consumer.Clustering, "TopicRestart", consumer.MessageSelector{}, c2)
+	c2.waitDistinct(t, 10, 30*time.Second)
+	time.Sleep(time.Second)
+	for body := range c2.msgs {
+		var i int
+		fmt.Sscanf(body, "r-%d", &i)
+		if i < 50 {
+			t.Fatalf("message %s consumed again after restart: offsets were not kept", body)
+		}
+	}
+	// A new group still sees all sixty stored messages.
+	c3 := newCollector()
+	newPushConsumer(t, s2, "CGR-new", uniqueInstance(t, "c3"), consumer.Clustering, "TopicRestart", consumer.MessageSelector{}, c3)
+	c3.waitDistinct(t, 60, 30*time.Second)
+}
+
+func TestTwoBrokersServeOneTopic(t *testing.T) {
+	s := startServer(t, Options{})
+	bo := broker.DefaultOptions(t.TempDir())
+	bo.BrokerName = "broker-b"
+	bo.ListenAddr = "127.0.0.1:0"
+	bo.NamesrvAddrs = []string{s.NamesrvAddr()}
+	bo.AutoCreateTopic = true
+	bo.Store.SegmentSize = 64 << 20
+	bo.Store.IndexSlots, bo.Store.IndexEntries = 10_000, 40_000
+	b2, err := broker.New(bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	waitFor(t, 5*time.Second, "second broker registered", func() bool {
+		return s.hasBroker(b2.Addr())
+	})
+	p := newProducer(t, s, "PG2B")
+	ctx := context.Background()
+	brokers := map[string]int{}
+	const n = 80
+	for i := range n {
+		r, err := p.SendSync(ctx, primitive.NewMessage("TopicTwo", []byte(fmt.Sprintf("two-%d", i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		brokers[r.MessageQueue.BrokerName]++
+	}
+	if len(brokers) != 2 {
+		t.Fatalf("sends went to %v, want both brokers", brokers)
+	}
+	c := newCollector()
+	newPushConsumer(t, s, "CG2B", uniqueInstance(t, "c"), consumer.Clustering, "TopicTwo", consumer.MessageSelector{}, c)
+	c.waitDistinct(t, n, 30*time.Second)
+	from := map[string]bool{}
+	c.mu.Lock()
+	for _, m := range c.all {
+		from[m.Queue.BrokerName] = true
+	}
+	c.mu.Unlock()
+	if len(from) != 2 {
+		t.Fatalf("consumed from %v, want both brokers", from)
+	}
+}
