@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/quiver-mq/quiver/internal/broker"
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/remoting"
 )
 
 func TestMessagesAndOffsetsSurviveRestart(t *testing.T) {
@@ -101,5 +104,41 @@ func TestTwoBrokersServeOneTopic(t *testing.T) {
 	c.mu.Unlock()
 	if len(from) != 2 {
 		t.Fatalf("consumed from %v, want both brokers", from)
+	}
+}
+
+// TestConsumerRunningInfoReachesTheClient: an admin asks the broker, the
+// broker asks the consumer over the consumer's own connection.
+func TestConsumerRunningInfoReachesTheClient(t *testing.T) {
+	s := startServer(t, Options{})
+	p := newProducer(t, s, "PGI")
+	if _, err := p.SendSync(context.Background(), primitive.NewMessage("TopicInfo", []byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	newPushConsumer(t, s, "CGI", uniqueInstance(t, "c"), consumer.Clustering, "TopicInfo", consumer.MessageSelector{}, c)
+	var ids []string
+	waitFor(t, 10*time.Second, "consumer registered", func() bool {
+		ids = s.Broker().ConsumerIDs("CGI")
+		return len(ids) == 1
+	})
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	r, err := cl.Invoke(ctx, s.BrokerAddr(), protocol.NewRequest(protocol.GetConsumerRunningInfo, map[string]string{
+		"consumerGroup": "CGI", "clientId": ids[0], "jstackEnable": "false",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Code != protocol.Success || !strings.Contains(string(r.Body), "TopicInfo") {
+		t.Fatalf("running info: code %d remark %q body %.200s", r.Code, r.Remark, r.Body)
+	}
+	r, err = cl.Invoke(ctx, s.BrokerAddr(), protocol.NewRequest(protocol.GetConsumerRunningInfo, map[string]string{
+		"consumerGroup": "CGI", "clientId": "nobody@1",
+	}))
+	if err != nil || r.Code != protocol.SystemError {
+		t.Fatalf("running info of an unknown client: %v %+v", err, r)
 	}
 }

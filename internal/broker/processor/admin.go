@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quiver-mq/quiver/internal/message"
 	"github.com/quiver-mq/quiver/internal/metadata"
@@ -227,4 +228,27 @@ func (p *Processor) viewMessageByID(_ context.Context, _ *remoting.Conn, req *pr
 	r := success(req)
 	r.Body = rec
 	return r
+}
+
+// consumerRunningInfo handles GET_CONSUMER_RUNNING_INFO from an admin tool:
+// the broker asks the named client over its own connection and returns the
+// client's answer.
+func (p *Processor) consumerRunningInfo(ctx context.Context, _ *remoting.Conn, req *protocol.Command) *protocol.Command {
+	group, clientID := req.Ext("consumerGroup"), req.Ext("clientId")
+	conn := p.Clients.ConsumerConn(group, clientID)
+	if conn == nil {
+		return resp(req, protocol.SystemError, fmt.Sprintf("The Consumer <%s> <%s> not online", group, clientID))
+	}
+	fwd := protocol.NewRequest(protocol.GetConsumerRunningInfo, map[string]string{
+		"consumerGroup": group, "clientId": clientID, "jstackEnable": req.Ext("jstackEnable"),
+	})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := conn.Invoke(ctx, fwd)
+	if err != nil {
+		return resp(req, protocol.SystemError, fmt.Sprintf("invoke the consumer <%s> <%s> failed: %v", group, clientID, err))
+	}
+	out := resp(req, r.Code, r.Remark)
+	out.Body = r.Body
+	return out
 }

@@ -383,3 +383,17 @@ func filterFromSubscription(sd SubscriptionData) tagFilter {
 
 func (f tagFilter) MatchTagsCode(code int64) bool { return f.all || f.codes[int32(code)] }
 func (f tagFilter) MatchRecord([]byte) bool       { return true }
+
+// ConsumerConn finds the connection of a client in a consumer group.
+func (cl *Clients) ConsumerConn(group, clientID string) *remoting.Conn {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if g := cl.consumers[group]; g != nil {
+		for c, ch := range g.channels {
+			if ch.clientID == clientID {
+				return c
+			}
+		}
+	}
+	return nil
+}

@@ -116,6 +116,7 @@ func (p *Processor) Register(srv *remoting.Server) {
 		protocol.QueryMessage:                  p.queryMessage,
 		protocol.ViewMessageByID:               p.viewMessageByID,
 		protocol.GetAllConsumerOffset:          p.allConsumerOffset,
+		protocol.GetConsumerRunningInfo:        p.consumerRunningInfo,
 	} {
 		srv.Handle(code, admin, h)
 	}
