@@ -340,7 +340,6 @@ func TestRetentionDeletesExpiredSegments(t *testing.T) {
 	fs := vfs.NewMem()
 	o := testOptions(t, fs)
 	s := openStore(t, o)
-	defer s.Close()
 	ctx := context.Background()
 	for i := range 2000 {
 		if _, err := s.Put(ctx, newMsg("TopicR", 0, i, nil)); err != nil {
@@ -370,5 +369,12 @@ func TestRetentionDeletesExpiredSegments(t *testing.T) {
 	got := readAll(t, s, "TopicR", 0)
 	if int64(len(got)) != 2000-min || got[0].QueueOffset != min {
 		t.Fatalf("after retention: %d readable from %d", len(got), min)
+	}
+	// The new minimum survives a restart.
+	s.Close()
+	s = openStore(t, o)
+	defer s.Close()
+	if got := s.MinOffset("TopicR", 0); got != min {
+		t.Fatalf("min offset after restart: %d, want %d", got, min)
 	}
 }

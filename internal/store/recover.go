@@ -82,6 +82,16 @@ func (s *Store) recover(ck checkpoint, ckOK, crashed bool) error {
 		}
 		s.queueOffsets[queueKey{q.Topic, q.QueueID}] = q.MaxOffset()
 	}
+	// Retention may have removed commit-log segments that consume queues
+	// and index files still point into; move their minimums past them.
+	for _, q := range s.allQueues() {
+		if _, err := q.DeleteBefore(minOff); err != nil {
+			return fmt.Errorf("store: recover: %w", err)
+		}
+	}
+	if _, err := s.idx.DeleteBefore(minOff); err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
 	if err := s.syncQueues(); err != nil {
 		return fmt.Errorf("store: recover: %w", err)
 	}

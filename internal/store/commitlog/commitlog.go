@@ -156,17 +156,15 @@ func (l *Log) Sync() (int64, error) {
 	return off, nil
 }
 
-// FlushedOffset is the offset up to which the log is known durable.
-func (l *Log) FlushedOffset() int64 {
-	f := l.segs.Last()
-	if f == nil {
-		return 0
-	}
-	return f.Base() + int64(f.Flushed())
-}
+// FlushedOffset is the offset up to which the log is known durable (what
+// Sync last returned).
+func (l *Log) FlushedOffset() int64 { return l.segs.DurableOffset() }
 
 // ReadRecord copies the record at offset into dst (appending) after checking
-// its length, layout and body CRC. A damaged record gives a *CorruptionError.
+// its length, layout, body CRC and that its PHYSICALOFFSET is offset. A
+// damaged record gives a *CorruptionError; an offset past the write offset,
+// below the first segment or at an end-of-segment BLANK marker gives
+// ErrNotFound.
 func (l *Log) ReadRecord(dst []byte, offset int64) ([]byte, error) {
 	var err error
 	found := l.segs.View(offset, func(f *segment.File) {
@@ -177,10 +175,19 @@ func (l *Log) ReadRecord(dst []byte, offset int64) ([]byte, error) {
 			return
 		}
 		data := f.Data()[rel:w]
-		var n int
-		_, n, err = message.Decode(data, true)
-		if err != nil {
-			err = &CorruptionError{Segment: f.Path(), Offset: offset, Err: err}
+		m, n, derr := message.Decode(data, true)
+		switch {
+		case errors.Is(derr, message.ErrBlank):
+			err = fmt.Errorf("%w: %d is the end-of-segment marker", ErrNotFound, offset)
+			return
+		case derr == nil && m.PhysicalOffset != offset:
+			// A valid record that says it is elsewhere: the offset is not
+			// a record boundary (a record inside another's body) or the
+			// record was damaged where the CRC does not look.
+			derr = fmt.Errorf("%w: record at %d says it is at %d", message.ErrCorrupt, offset, m.PhysicalOffset)
+		}
+		if derr != nil {
+			err = &CorruptionError{Segment: f.Path(), Offset: offset, Err: derr}
 			return
 		}
 		dst = append(dst, data[:n]...)
@@ -193,19 +200,28 @@ func (l *Log) ReadRecord(dst []byte, offset int64) ([]byte, error) {
 
 // Scan reads records from offset up to limit in order, calling fn with each
 // valid record's offset and bytes (aliasing the mapping; valid during fn).
-// It steps over BLANK markers into the next segment. It stops at limit, at
-// the write offset, or at the first invalid record, and returns the offset
-// where it stopped; an invalid record is returned as a *CorruptionError (the
-// caller decides whether it is a torn tail).
+// It steps over BLANK markers into the next segment. It stops at limit (a
+// record that would cross it is left for a later scan), at the write
+// offset, or at the first invalid record, and returns the offset where it
+// stopped; an invalid record is returned as a *CorruptionError (the caller
+// decides whether it is a torn tail). An error from fn stops the scan at
+// that record and is returned as is. A BLANK marker that starts before
+// limit is stepped over to the end of its segment.
 func (l *Log) Scan(offset, limit int64, checkCRC bool, fn func(off int64, rec []byte) error) (int64, error) {
 	for offset < limit {
 		var next int64
 		var ferr error
+		atLimit := false
 		found := l.segs.View(offset, func(f *segment.File) {
 			rel := int(offset - f.Base())
 			data := f.Data()
-			end := min(int64(f.Wrote()), limit-f.Base())
+			w := int64(f.Wrote())
+			end := min(w, limit-f.Base())
 			for int64(rel) < end {
+				if end < w && crossesLimit(data[rel:w], int(end)-rel) {
+					atLimit = true
+					break
+				}
 				_, n, err := message.Decode(data[rel:end], checkCRC)
 				if errors.Is(err, message.ErrBlank) {
 					rel = f.Size()
@@ -230,6 +246,9 @@ func (l *Log) Scan(offset, limit int64, checkCRC bool, fn func(off int64, rec []
 		if !found {
 			return offset, nil
 		}
+		if atLimit {
+			return next, nil
+		}
 		if ferr != nil {
 			var ce *CorruptionError
 			if errors.As(ferr, &ce) {
@@ -240,6 +259,22 @@ func (l *Log) Scan(offset, limit int64, checkCRC bool, fn func(off int64, rec []
 		offset = next
 	}
 	return offset, nil
+}
+
+// crossesLimit reports whether b starts with what looks like a whole record
+// or BLANK marker (within b) that runs past limit bytes: Scan stops before it
+// rather than calling it corrupt.
+func crossesLimit(b []byte, limit int) bool {
+	size, magic, ok := message.Size(b)
+	switch {
+	case !ok:
+		return false
+	case magic == message.MagicBlank:
+		return limit < message.BlankSize
+	case magic == message.MagicV1 || magic == message.MagicV2:
+		return size > limit && size <= len(b)
+	}
+	return false
 }
 
 // View calls fn with the mapped bytes of the segment holding offset, from
@@ -255,8 +290,16 @@ func (l *Log) View(offset int64, fn func(seg *segment.File, b []byte)) bool {
 	})
 }
 
-// Truncate drops everything at or after offset (recovery) and clears the
-// stale record headers that follow, so no later scan can find them.
+// tailQuiet is how many zero bytes past the recovered end mark the last
+// segment's tail as clean (segment.File.ClearTail).
+const tailQuiet = 8 << 20
+
+// Truncate drops everything at or after offset (recovery): later segments
+// are deleted, and in the segment holding offset whatever lies past it
+// (records truncated away, or torn by the crash) is zeroed durably, so no
+// later scan, after new records have been appended up to it, can take a
+// stale record for a new one, and FindNextRecord cannot find one. It never
+// moves the write offset forward. Appender only.
 func (l *Log) Truncate(offset int64) error {
 	if err := l.segs.TruncateFrom(offset); err != nil {
 		return fmt.Errorf("commitlog: truncate at %d: %w", offset, err)
@@ -265,40 +308,10 @@ func (l *Log) Truncate(offset int64) error {
 	if f == nil {
 		return nil
 	}
-	clearStale(f.Data()[f.Wrote():])
+	if err := f.ClearTail(f.Wrote(), tailQuiet); err != nil {
+		return fmt.Errorf("commitlog: clear past %d: %w", offset, err)
+	}
 	return nil
-}
-
-// clearStale zeroes what a crash left after the recovered end of a segment:
-// the headers of the chain of stale records that follow, then every page
-// until the first page that is already all zeros. Segments are fresh files,
-// so past the old write position the bytes are zeros.
-func clearStale(b []byte) {
-	p := 0
-	for p+8 <= len(b) {
-		size, magic, _ := message.Size(b[p:])
-		if (magic != message.MagicV1 && magic != message.MagicV2) || size < 8 || size > len(b)-p {
-			break
-		}
-		clear(b[p : p+8])
-		p += size
-	}
-	const page = 4096
-	for p < len(b) {
-		end := min(len(b), (p/page+1)*page)
-		zero := true
-		for _, c := range b[p:end] {
-			if c != 0 {
-				zero = false
-				break
-			}
-		}
-		if zero && p%page == 0 {
-			return
-		}
-		clear(b[p:end])
-		p = end
-	}
 }
 
 // SetWriteOffset sets the write and flush positions after recovery: the
@@ -345,7 +358,10 @@ func (l *Log) FindNextRecord(offset int64, window int) (int64, bool) {
 	l.segs.View(offset, func(f *segment.File) {
 		data := f.Data()[:f.Wrote()]
 		rel := int(offset - f.Base())
-		limit := min(len(data), rel+window)
+		limit := len(data)
+		if window < limit-rel {
+			limit = rel + max(window, 0)
+		}
 		for p := rel + 1; p+8 <= limit; p++ {
 			_, magic, _ := message.Size(data[p:])
 			if magic == message.MagicBlank {

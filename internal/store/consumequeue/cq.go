@@ -9,9 +9,12 @@
 //	+----------------------+-------------+-------------------+
 //	0                      8             12                  20
 //
-// A unit with size <= 0 or commitLogOffset < 0 ends the queue during
-// recovery. Blank units (0, math.MaxInt32, 0) fill holes (queue offsets
-// before the first stored unit) and are skipped by readers.
+// A unit with size <= 0 or commitLogOffset < 0, or a real unit whose record
+// does not end past the previous real unit's, ends the queue during
+// recovery, and what follows it in the segment is cleared. Blank units
+// (0, math.MaxInt32, 0) fill holes (queue offsets before the first stored
+// unit, or whose records never reached the queue) and are skipped by
+// readers. Real units are in commit-log order. See docs/format/consumequeue.md.
 //
 // Concurrency: one goroutine (the store's dispatcher) writes; any number read.
 // Readers see a unit only after its write offset has been published.
@@ -67,16 +70,35 @@ func DecodeUnit(b []byte) (u Unit, ok bool) {
 }
 
 // ScanUnits returns the number of leading valid units in b: the recovered
-// length of a consume-queue segment image. It never fails.
+// length of a consume-queue segment image that is the first of its queue.
+// It never fails. A unit is valid when its commitLogOffset is not negative
+// and its size is positive (RocketMQ's rule) and, unless it is blank, its
+// record ends past the end of the previous real unit's record: Put never
+// writes one that does not, so such a unit is damage, typically a unit torn
+// by a crash with the high bytes of its offset lost.
 func ScanUnits(b []byte) int {
+	n, _ := scanUnits(b, 0)
+	return n
+}
+
+// scanUnits is ScanUnits for an image whose queue's real units so far end at
+// prevEnd; it also returns where the last valid real unit ends.
+func scanUnits(b []byte, prevEnd int64) (int, int64) {
 	n := 0
 	for ; (n+1)*UnitSize <= len(b); n++ {
 		u, _ := DecodeUnit(b[n*UnitSize:])
 		if !u.valid() {
 			break
 		}
+		if !u.Blank() {
+			end := u.CommitLogOffset + int64(u.Size)
+			if end <= prevEnd { // (also when the sum overflows)
+				break
+			}
+			prevEnd = end
+		}
 	}
-	return n
+	return n, prevEnd
 }
 
 // Errors returned by Queue methods.
@@ -116,15 +138,24 @@ func Open(fs vfs.FS, dir, topic string, queueID int32, unitsPerSegment int) (*Qu
 	return q, nil
 }
 
+// tailQuiet is how many zero bytes past the recovered end mark a segment
+// tail as clean (segment.File.ClearTail).
+const tailQuiet = 64 << 10
+
 // recover finds the end: the first invalid unit, scanning every segment.
+// Later segments are removed and the rest of the last one is cleared, so
+// units a crash left past a torn one can never join the queue later, when
+// new units fill the gap up to them.
 func (q *Queue) recover() error {
 	files := q.segs.Segments()
 	if len(files) == 0 {
 		return nil
 	}
 	end := files[0].Base()
+	var physEnd int64
 	for _, f := range files {
-		n := ScanUnits(f.Data())
+		var n int
+		n, physEnd = scanUnits(f.Data(), physEnd)
 		f.SetWrote(n * UnitSize)
 		f.SetFlushed(n * UnitSize)
 		end = f.Base() + int64(n*UnitSize)
@@ -135,24 +166,76 @@ func (q *Queue) recover() error {
 	if err := q.segs.TruncateFrom(end); err != nil {
 		return fmt.Errorf("consumequeue: %s-%d: truncate at %d: %w", q.Topic, q.QueueID, end, err)
 	}
-	q.minOffset.Store(files[0].Base() / UnitSize)
-	q.refreshMaxPhys()
-	// Skip leading blank units for the min offset.
-	for off := q.minOffset.Load(); off < q.MaxOffset(); off++ {
-		u, ok := q.Get(off)
-		if !ok || !u.Blank() {
-			q.minOffset.Store(off)
-			break
+	if f := q.segs.Last(); f != nil {
+		if err := f.ClearTail(f.Wrote(), tailQuiet); err != nil {
+			return fmt.Errorf("consumequeue: %s-%d: %w", q.Topic, q.QueueID, err)
 		}
 	}
+	// The min offset is the first real unit (leading blanks are holes).
+	max := q.MaxOffset()
+	q.minOffset.Store(max)
+	q.walk(q.segs.MinOffset()/UnitSize, max, false, func(off int64, u Unit) bool {
+		if u.Blank() {
+			return true
+		}
+		q.minOffset.Store(off)
+		return false
+	})
+	q.refreshMaxPhys()
 	return nil
 }
 
+// refreshMaxPhys sets the max physical offset from the last real unit.
 func (q *Queue) refreshMaxPhys() {
 	q.maxPhys.Store(0)
-	if n := q.MaxOffset(); n > 0 {
-		if u, ok := q.Get(n - 1); ok && !u.Blank() {
-			q.maxPhys.Store(u.CommitLogOffset + int64(u.Size))
+	q.walk(q.segs.MinOffset()/UnitSize, q.MaxOffset(), true, func(_ int64, u Unit) bool {
+		if u.Blank() {
+			return true
+		}
+		q.maxPhys.Store(u.CommitLogOffset + int64(u.Size))
+		return false
+	})
+}
+
+// walk calls fn with the written units in [from, to), blank ones included,
+// in order (or in reverse when rev is set), until fn returns false. It
+// holds a segment's read lock while it reads the segment.
+func (q *Queue) walk(from, to int64, rev bool, fn func(queueOffset int64, u Unit) bool) {
+	from = max(from, q.segs.MinOffset()/UnitSize)
+	to = min(to, q.MaxOffset())
+	for from < to {
+		off := from
+		if rev {
+			off = to - 1
+		}
+		more := true
+		found := q.segs.View(off*UnitSize, func(f *segment.File) {
+			first := f.Base() / UnitSize
+			last := (f.Base() + int64(f.Wrote())) / UnitSize // exclusive
+			lo, hi := max(from, first), min(to, last)
+			data := f.Data()
+			for i := range hi - lo {
+				o := lo + i
+				if rev {
+					o = hi - 1 - i
+				}
+				u, _ := DecodeUnit(data[o*UnitSize-f.Base():])
+				if !fn(o, u) {
+					more = false
+					return
+				}
+			}
+			if rev {
+				to = lo
+			} else {
+				from = hi
+			}
+			if hi <= lo {
+				more = false // nothing written here: the queue ends
+			}
+		})
+		if !found || !more {
+			return
 		}
 	}
 }
@@ -264,42 +347,76 @@ func (q *Queue) Read(queueOffset int64, fn func(queueOffset int64, u Unit) bool)
 	}
 }
 
-// TruncateFrom removes every unit whose record starts at or after
-// commitLogOffset (crash recovery).
+// TruncateFrom removes the first real unit whose record starts at or after
+// commitLogOffset and everything after it (crash recovery); blank units
+// before it stay, as in RocketMQ. The dropped units are zeroed durably, so
+// no later recovery sees them again. Dispatcher only.
 func (q *Queue) TruncateFrom(commitLogOffset int64) error {
 	max := q.MaxOffset()
-	lo, hi := q.segs.MinOffset()/UnitSize, max
-	// Units are in commit-log order: binary search the first unit >= offset.
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		u, ok := q.Get(mid)
-		if ok && (u.Blank() || u.CommitLogOffset < commitLogOffset) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	if lo == max {
+	cut := q.firstAtOrAfter(commitLogOffset, max)
+	if cut == max {
 		return nil
 	}
-	if err := q.segs.TruncateFrom(lo * UnitSize); err != nil {
-		return fmt.Errorf("consumequeue: %s-%d: truncate at unit %d: %w", q.Topic, q.QueueID, lo, err)
+	if err := q.segs.TruncateFrom(cut * UnitSize); err != nil {
+		return fmt.Errorf("consumequeue: %s-%d: truncate at unit %d: %w", q.Topic, q.QueueID, cut, err)
 	}
-	// Zero the dropped units so a later recovery does not see them again.
+	// Later segments are gone; in the last one, zero the dropped units.
 	if f := q.segs.Last(); f != nil {
 		w := f.Wrote()
-		clear(f.Data()[w:min(f.Size(), int(max*UnitSize-f.Base()))])
+		end := int(min(int64(f.Size()), max*UnitSize-f.Base()))
+		if end > w {
+			clear(f.Data()[w:end])
+			if err := f.SyncRange(w, end-w); err != nil {
+				return fmt.Errorf("consumequeue: %s-%d: %w", q.Topic, q.QueueID, err)
+			}
+		}
 	}
-	if q.minOffset.Load() > lo {
-		q.minOffset.Store(lo)
+	if q.minOffset.Load() > cut {
+		q.minOffset.Store(cut)
 	}
 	q.refreshMaxPhys()
 	return nil
 }
 
-// DeleteBefore removes whole segments whose last unit points below
-// commitLogOffset (the commit log's new minimum after retention). It keeps
-// the newest segment. It returns the number of segments removed.
+// firstAtOrAfter returns the queue offset of the first real unit whose
+// record starts at or after commitLogOffset, or max when there is none.
+// Real units are in commit-log order, so it binary searches; blank units
+// can sit anywhere and are looked past: a probe that lands on one uses the
+// next real unit.
+func (q *Queue) firstAtOrAfter(commitLogOffset, max int64) int64 {
+	// nextReal is the first real unit in [i, hi), or hi.
+	nextReal := func(i, hi int64) (int64, Unit) {
+		at, unit := hi, Unit{}
+		q.walk(i, hi, false, func(off int64, u Unit) bool {
+			if u.Blank() {
+				return true
+			}
+			at, unit = off, u
+			return false
+		})
+		return at, unit
+	}
+	// Invariant: the first real unit at or after hi (if any) is at or after
+	// commitLogOffset; every real unit before lo is before it.
+	lo, hi := q.segs.MinOffset()/UnitSize, max
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		at, u := nextReal(mid, hi)
+		if at == hi || u.CommitLogOffset >= commitLogOffset {
+			hi = mid
+		} else {
+			lo = at + 1
+		}
+	}
+	at, _ := nextReal(lo, max)
+	return at
+}
+
+// DeleteBefore removes whole segments whose last real unit's record ends
+// at or below commitLogOffset (the commit log's new minimum after
+// retention); a segment of blank units only goes too. It keeps the newest
+// segment. It returns the number of segments removed. One goroutine at a
+// time; it may run concurrently with Put and readers.
 func (q *Queue) DeleteBefore(commitLogOffset int64) (int, error) {
 	n := 0
 	for {
@@ -308,8 +425,15 @@ func (q *Queue) DeleteBefore(commitLogOffset int64) (int, error) {
 			break
 		}
 		first := segs[0]
-		last, ok := DecodeUnit(first.Data()[first.Size()-UnitSize:])
-		if !ok || last.Blank() || last.CommitLogOffset+int64(last.Size) > commitLogOffset {
+		hasReal, keep := false, false
+		q.walk(first.Base()/UnitSize, first.End()/UnitSize, true, func(_ int64, u Unit) bool {
+			if u.Blank() {
+				return true
+			}
+			hasReal, keep = true, u.CommitLogOffset+int64(u.Size) > commitLogOffset
+			return false
+		})
+		if keep || (!hasReal && first.Wrote() < first.Size()) {
 			break
 		}
 		if err := q.segs.RemoveFirst(); err != nil {
@@ -322,14 +446,15 @@ func (q *Queue) DeleteBefore(commitLogOffset int64) (int, error) {
 	if b := q.segs.MinOffset() / UnitSize; b > min {
 		min = b
 	}
-	for min < q.MaxOffset() {
-		u, ok := q.Get(min)
-		if !ok || (!u.Blank() && u.CommitLogOffset >= commitLogOffset) {
-			break
+	next := q.MaxOffset()
+	q.walk(min, next, false, func(off int64, u Unit) bool {
+		if !u.Blank() && u.CommitLogOffset >= commitLogOffset {
+			next = off
+			return false
 		}
-		min++
-	}
-	q.minOffset.Store(min)
+		return true
+	})
+	q.minOffset.Store(next)
 	return n, nil
 }
 

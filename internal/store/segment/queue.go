@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/quiver-mq/quiver/internal/vfs"
@@ -10,7 +11,8 @@ import (
 
 // Errors returned by Open and OpenQueue.
 var (
-	// ErrBadSize: a segment file that is not the last one has the wrong size.
+	// ErrBadSize: a segment file that is not the last one has the wrong size,
+	// or its name is not a multiple of the segment size (Open, OpenQueue).
 	ErrBadSize = errors.New("segment: file has the wrong size")
 	// ErrExists: Create found a segment file of that name already (Create,
 	// Queue.Roll); segments are never overwritten.
@@ -37,7 +39,8 @@ type Queue struct {
 	files []*File
 
 	// next is a segment created ahead of need (Preallocate). nextMu is
-	// held while the allocator creates it.
+	// held while the allocator creates it, by Roll and Prepare, and guards
+	// next, closed and sends on allocCh. Lock order: nextMu before mu.
 	nextMu  sync.Mutex
 	next    *File
 	allocCh chan int64
@@ -46,9 +49,11 @@ type Queue struct {
 }
 
 // OpenQueue loads the segments in dir (creating dir). Segments sorted by
-// name must be contiguous and of the configured size; an empty last segment
-// (a crash between creating and allocating it) is deleted, any other
-// wrongly sized one aborts the load with an error wrapping ErrBadSize.
+// name must be contiguous, named by a multiple of the segment size and of
+// the configured size; an empty last segment (a crash between creating and
+// allocating it) is deleted, any other wrongly sized or named one aborts the
+// load with an error wrapping ErrBadSize. Names that are not 20 digits are
+// ignored.
 func OpenQueue(fs vfs.FS, dir string, opts QueueOptions) (*Queue, error) {
 	if opts.SegmentSize <= 0 {
 		return nil, fmt.Errorf("segment: queue %s: segment size %d must be positive", dir, opts.SegmentSize)
@@ -69,6 +74,13 @@ func OpenQueue(fs vfs.FS, dir string, opts QueueOptions) (*Queue, error) {
 	}
 	for i, b := range bases {
 		path := dir + "/" + FileName(b)
+		if b%int64(opts.SegmentSize) != 0 {
+			// Every base is a multiple of the size (Roll enforces it); a
+			// file that is not cannot be placed, and reading it would
+			// misalign every unit and record.
+			q.closeFiles()
+			return nil, fmt.Errorf("segment: %s starts at %d, not a multiple of the segment size %d: %w", path, b, opts.SegmentSize, ErrBadSize)
+		}
 		f, err := Open(fs, path, b, opts.SegmentSize)
 		if errors.Is(err, ErrBadSize) && i == len(bases)-1 {
 			if st, serr := fs.Stat(path); serr == nil && st.Size() == 0 {
@@ -107,12 +119,17 @@ func (q *Queue) closeFiles() {
 	q.files = nil
 }
 
-// allocLoop creates segments ahead of need, one at a time.
+// allocLoop creates segments ahead of need, one at a time. It only ever
+// creates the segment that follows the current last one, never over an
+// existing file (Create refuses), and drops a segment it made earlier that
+// no longer follows the last one (after a truncation) before making another,
+// so no file is left behind untracked.
 func (q *Queue) allocLoop() {
 	defer q.wg.Done()
 	for base := range q.allocCh {
 		// nextMu is held while creating, so Roll waits for a segment in
-		// the making instead of creating the same file beside it.
+		// the making instead of creating the same file beside it, and
+		// Close cannot run until it is done.
 		q.nextMu.Lock()
 		if q.closed || (q.next != nil && q.next.Base() == base) {
 			q.nextMu.Unlock()
@@ -122,6 +139,10 @@ func (q *Queue) allocLoop() {
 			q.nextMu.Unlock()
 			continue // stale request
 		}
+		if q.next != nil {
+			q.next.Remove()
+			q.next = nil
+		}
 		f, err := Create(q.fs, q.dir, base, q.opts.SegmentSize)
 		if err == nil && q.opts.Warm {
 			if err = f.Warm(); err != nil {
@@ -129,14 +150,7 @@ func (q *Queue) allocLoop() {
 				f = nil
 			}
 		}
-		if q.closed {
-			q.nextMu.Unlock()
-			if f != nil {
-				f.Remove()
-			}
-			continue
-		}
-		q.next = f
+		q.next = f // nil when creation failed: Roll will try itself
 		q.nextMu.Unlock()
 	}
 }
@@ -191,10 +205,23 @@ func (q *Queue) WriteOffset() int64 {
 }
 
 // Roll appends a new segment starting at base, using the preallocated one
-// when it matches, and asks for the one after it. Writer only.
+// when it matches, and asks for the one after it. base must be a multiple of
+// the segment size and, unless the queue is empty, the end of the last
+// segment. On failure (for example ENOSPC) the queue is unchanged. Writer
+// only.
 func (q *Queue) Roll(base int64) (*File, error) {
 	var f *File
 	q.nextMu.Lock()
+	defer q.nextMu.Unlock()
+	if q.closed {
+		return nil, fmt.Errorf("segment: roll %s at %d: queue closed", q.dir, base)
+	}
+	if base < 0 || base%int64(q.opts.SegmentSize) != 0 {
+		return nil, fmt.Errorf("segment: roll %s at %d: not a multiple of the segment size %d", q.dir, base, q.opts.SegmentSize)
+	}
+	if last := q.Last(); last != nil && last.End() != base {
+		return nil, fmt.Errorf("segment: roll %s at %d: the last segment ends at %d", q.dir, base, last.End())
+	}
 	if q.next != nil && q.next.Base() == base {
 		f, q.next = q.next, nil
 	} else if q.next != nil {
@@ -204,42 +231,55 @@ func (q *Queue) Roll(base int64) (*File, error) {
 	if f == nil {
 		var err error
 		if f, err = Create(q.fs, q.dir, base, q.opts.SegmentSize); err != nil {
-			q.nextMu.Unlock()
 			return nil, err
 		}
 	}
 	if err := q.fs.SyncDir(q.dir); err != nil {
-		q.nextMu.Unlock()
 		f.Remove()
 		return nil, fmt.Errorf("segment: sync dir %s: %w", q.dir, err)
 	}
 	q.mu.Lock()
 	q.files = append(q.files, f)
 	q.mu.Unlock()
-	q.nextMu.Unlock()
-	if q.opts.Preallocate {
-		select {
-		case q.allocCh <- f.End():
-		default:
-		}
-	}
+	q.requestLocked(f.End())
 	return f, nil
 }
 
+// requestLocked asks the allocator for the segment at base without
+// waiting. A request still queued is replaced: it is older, so stale, and
+// keeping it would drop this one. q.nextMu must be held, which keeps Close
+// from closing allocCh under the send.
+func (q *Queue) requestLocked(base int64) {
+	if q.allocCh == nil || q.closed {
+		return
+	}
+	for {
+		select {
+		case q.allocCh <- base:
+			return
+		default:
+		}
+		select {
+		case <-q.allocCh:
+		default:
+		}
+	}
+}
+
 // Prepare asks the background allocator to create the segment after the
-// current last one (Preallocate only).
+// current last one (Preallocate only). It may be called from any goroutine;
+// it waits while the allocator is creating a segment.
 func (q *Queue) Prepare() {
 	if !q.opts.Preallocate {
 		return
 	}
+	q.nextMu.Lock()
+	defer q.nextMu.Unlock()
 	var base int64
 	if f := q.Last(); f != nil {
 		base = f.End()
 	}
-	select {
-	case q.allocCh <- base:
-	default:
-	}
+	q.requestLocked(base)
 }
 
 // View calls fn with the segment holding offset while holding the read lock,
@@ -276,10 +316,15 @@ func (q *Queue) Find(offset int64) *File {
 }
 
 // TruncateFrom drops everything at or after offset: segments starting at or
-// after it are removed, and the segment holding it gets its write and flush
-// positions moved back. Bytes after offset are left as they are; callers
-// that need them gone clear them.
+// after it are removed (the first one is kept, emptied, when offset is its
+// start), and the segment holding it gets its write and flush positions
+// moved back; they never move forward. Bytes after offset are left as they
+// are; callers that need them gone clear them (and sync them with
+// File.SyncRange). A preallocated segment that no longer follows the last
+// one is removed too: left on disk it would make the queue fail to load.
 func (q *Queue) TruncateFrom(offset int64) error {
+	q.nextMu.Lock()
+	defer q.nextMu.Unlock()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.files) > 0 {
@@ -295,10 +340,18 @@ func (q *Queue) TruncateFrom(offset int64) error {
 	if len(q.files) > 0 {
 		f := q.files[len(q.files)-1]
 		rel := int(min(offset-f.Base(), int64(f.Size())))
-		f.SetWrote(rel)
+		if f.Wrote() > rel {
+			f.SetWrote(rel)
+		}
 		if f.Flushed() > rel {
 			f.SetFlushed(rel)
 		}
+	}
+	if q.next != nil && (len(q.files) == 0 || q.files[len(q.files)-1].End() != q.next.Base()) {
+		if err := q.next.Remove(); err != nil {
+			return err
+		}
+		q.next = nil
 	}
 	return q.fs.SyncDir(q.dir)
 }
@@ -315,10 +368,19 @@ func (q *Queue) RemoveFirst() error {
 	return f.Remove()
 }
 
-// Reset removes every segment and starts the queue empty at nothing.
+// Reset removes every segment (and a preallocated one) and starts the queue
+// empty at nothing.
 func (q *Queue) Reset() error {
+	q.nextMu.Lock()
+	defer q.nextMu.Unlock()
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.next != nil {
+		if err := q.next.Remove(); err != nil {
+			return err
+		}
+		q.next = nil
+	}
 	for _, f := range q.files {
 		if err := f.Remove(); err != nil {
 			return err
@@ -329,28 +391,59 @@ func (q *Queue) Reset() error {
 }
 
 // Sync syncs every segment with unflushed writes, oldest first, and returns
-// the logical offset known durable.
+// the logical offset known durable: the end of the longest prefix of the
+// queue that is durable. (A segment filled up while the sync was under way
+// may have a tail the sync missed; bytes of later segments are not reported
+// durable before it is.) A segment removed while it was being synced is
+// skipped. One flusher at a time; it may run concurrently with the writer.
 func (q *Queue) Sync() (int64, error) {
-	segs := q.Segments()
-	var durable int64
-	for _, f := range segs {
-		if f.Wrote() > f.Flushed() {
-			if _, err := f.Sync(); err != nil {
-				return durable, err
-			}
+	for _, f := range q.Segments() {
+		if f.Wrote() <= f.Flushed() {
+			continue
 		}
-		durable = f.Base() + int64(f.Flushed())
+		if _, err := f.Sync(); err != nil && q.holds(f) {
+			return q.durable(), err
+		}
 	}
-	return durable, nil
+	return q.durable(), nil
 }
 
+// holds reports whether f is still one of the queue's segments.
+func (q *Queue) holds(f *File) bool {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	return slices.Contains(q.files, f)
+}
+
+// durable is the end of the longest durable prefix of the queue, or 0.
+func (q *Queue) durable() int64 {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	var d int64
+	for _, f := range q.files {
+		d = f.Base() + int64(f.Flushed())
+		if f.Flushed() < f.Size() {
+			break
+		}
+	}
+	return d
+}
+
+// DurableOffset is what Sync last reported: the end of the longest durable
+// prefix of the queue, or 0 when it is empty.
+func (q *Queue) DurableOffset() int64 { return q.durable() }
+
 // Close stops the allocator and closes all segments (a preallocated, unused
-// segment is removed).
+// segment is removed). Calling it again does nothing.
 func (q *Queue) Close() error {
-	if q.allocCh != nil {
-		q.nextMu.Lock()
-		q.closed = true
+	q.nextMu.Lock()
+	if q.closed {
 		q.nextMu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.nextMu.Unlock()
+	if q.allocCh != nil {
 		close(q.allocCh)
 		q.wg.Wait()
 		if q.next != nil {

@@ -15,6 +15,7 @@
 package segment
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -29,10 +30,18 @@ const pageSize = 4096
 // FileName returns the 20-digit name of the segment starting at base.
 func FileName(base int64) string { return fmt.Sprintf("%020d", base) }
 
-// ParseName returns the base offset encoded in a segment file name.
+// ParseName returns the base offset encoded in a segment file name: exactly
+// 20 decimal digits, as FileName writes them.
 func ParseName(name string) (int64, bool) {
 	if len(name) != 20 {
 		return 0, false
+	}
+	for i := range len(name) {
+		// ParseInt alone would take a sign ("+000…1"), and the file would
+		// then be looked up under a name it does not have.
+		if name[i] < '0' || name[i] > '9' {
+			return 0, false
+		}
 	}
 	v, err := strconv.ParseInt(name, 10, 64)
 	if err != nil || v < 0 {
@@ -47,13 +56,16 @@ type File struct {
 	f    vfs.File
 	path string
 	base int64
+	size int // len(data) until Close; kept so End and Size never race Close
 	data []byte
 
 	wrote   atomic.Int64 // bytes written (relative), published by the writer
 	flushed atomic.Int64 // bytes known durable (relative)
 }
 
-// Create creates, allocates and maps a new segment of size bytes.
+// Create creates, allocates and maps a new segment of size bytes. The
+// allocation is synced, so once the caller makes the name durable (SyncDir)
+// a crash cannot leave the file shorter than size.
 func Create(fs vfs.FS, dir string, base int64, size int) (*File, error) {
 	path := filepath.Join(dir, FileName(base))
 	if _, err := fs.Stat(path); err == nil {
@@ -68,13 +80,21 @@ func Create(fs vfs.FS, dir string, base int64, size int) (*File, error) {
 		fs.Remove(path)
 		return nil, fmt.Errorf("segment: allocate %d bytes for %s: %w", size, path, err)
 	}
+	// Without this the new size may not be durable when a later SyncDir
+	// makes the name durable: a crash would leave a zero-length segment,
+	// and one in the middle of a queue makes OpenQueue fail.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		fs.Remove(path)
+		return nil, fmt.Errorf("segment: sync new %s: %w", path, err)
+	}
 	data, err := f.Map(size)
 	if err != nil {
 		f.Close()
 		fs.Remove(path)
 		return nil, fmt.Errorf("segment: map %s: %w", path, err)
 	}
-	return &File{fs: fs, f: f, path: path, base: base, data: data}, nil
+	return &File{fs: fs, f: f, path: path, base: base, size: size, data: data}, nil
 }
 
 // Open maps an existing segment, which must be exactly size bytes long. Its
@@ -98,17 +118,17 @@ func Open(fs vfs.FS, path string, base int64, size int) (*File, error) {
 		f.Close()
 		return nil, fmt.Errorf("segment: map %s: %w", path, err)
 	}
-	return &File{fs: fs, f: f, path: path, base: base, data: data}, nil
+	return &File{fs: fs, f: f, path: path, base: base, size: size, data: data}, nil
 }
 
 // Base is the logical offset of the segment's first byte.
 func (s *File) Base() int64 { return s.base }
 
 // Size is the segment's fixed size.
-func (s *File) Size() int { return len(s.data) }
+func (s *File) Size() int { return s.size }
 
 // End is the logical offset just past the segment.
-func (s *File) End() int64 { return s.base + int64(len(s.data)) }
+func (s *File) End() int64 { return s.base + int64(s.size) }
 
 // Path is the segment's file path.
 func (s *File) Path() string { return s.path }
@@ -129,7 +149,7 @@ func (s *File) Flushed() int { return int(s.flushed.Load()) }
 func (s *File) SetFlushed(n int) { s.flushed.Store(int64(n)) }
 
 // Full reports whether the write position reached the end.
-func (s *File) Full() bool { return s.Wrote() >= len(s.data) }
+func (s *File) Full() bool { return s.Wrote() >= s.size }
 
 // Sync makes everything written so far durable and returns the new flushed
 // position. Concurrent calls are not allowed (one flusher per segment).
@@ -143,6 +163,74 @@ func (s *File) Sync() (int, error) {
 	}
 	s.flushed.Store(int64(w))
 	return w, nil
+}
+
+// SyncRange makes the n bytes at off (relative to Base) durable wherever
+// they lie, without moving the flushed position: for a writer that changed
+// bytes past the write position, such as stale data cleared after a
+// truncation, which Sync would never cover. Writer only.
+func (s *File) SyncRange(off, n int) error {
+	if off < 0 || n < 0 || off+n > s.size {
+		return fmt.Errorf("segment: sync range [%d, +%d) outside %s (%d bytes)", off, n, s.path, s.size)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.f.SyncRange(int64(off), int64(n)); err != nil {
+		return fmt.Errorf("segment: sync %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// ClearTail zeroes whatever an earlier run left past rel (relative to
+// Base): records or units written and then truncated away, or written but
+// torn by a crash. It makes the zeros durable, so no later recovery can take
+// those bytes for data, and changes no byte that is already zero. Writer
+// only, while nothing past rel is in use.
+//
+// Past what was ever written a segment holds zeros, so when the quiet bytes
+// after rel are all zero the segment is taken to be clean and the scan stops
+// there (a clean tail costs a few pages). Once anything else turns up, every
+// non-zero page up to the end of the segment is cleared: a torn write can
+// leave written pages after a hole.
+func (s *File) ClearTail(rel, quiet int) error {
+	if rel < 0 || rel > s.size {
+		return fmt.Errorf("segment: clear %s from %d: outside %d bytes", s.path, rel, s.size)
+	}
+	lo, hi := -1, -1 // the range cleared
+	for p := rel; p < s.size; {
+		end := min(s.size, (p/pageSize+1)*pageSize)
+		switch {
+		case !isZero(s.data[p:end]):
+			clear(s.data[p:end])
+			if lo < 0 {
+				lo = p
+			}
+			hi = end
+		case lo < 0 && end-rel >= quiet:
+			return nil
+		}
+		p = end
+	}
+	if lo < 0 {
+		return nil
+	}
+	return s.SyncRange(lo, hi-lo)
+}
+
+func isZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.NativeEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Warm pre-faults every page by writing a zero to it, then syncs the file
