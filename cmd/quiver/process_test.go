@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,5 +202,189 @@ func TestKill9UnderSyncFlushLosesNoAcknowledgedMessage(t *testing.T) {
 			t.Fatalf("%d of %d acknowledged messages lost after SIGKILL (e.g. %s)", missing, want, example)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startProc runs the quiver binary with args and waits for a stdout line
+// matching ready.
+func startProc(t *testing.T, ready *regexp.Regexp, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command(quiverBinary(t), args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+			}
+		}
+		close(found)
+	}()
+	select {
+	case m, ok := <-found:
+		if !ok {
+			t.Fatalf("quiver %v exited before it was ready", args)
+		}
+		return m
+	case <-time.After(30 * time.Second):
+		t.Fatalf("quiver %v not ready after 30 s", args)
+	}
+	return nil
+}
+
+// TestSeparateProcesses runs `quiver namesrv` and two `quiver broker -c
+// broker.conf` processes, and checks with the real client that every send
+// mode works, both brokers serve the topic, and a consumer drains both.
+func TestSeparateProcesses(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("runs real processes; the client races internally")
+	}
+	rlog.SetLogLevel("error")
+	nsPort := freePort(t)
+	startProc(t, regexp.MustCompile(`name server on (\S+)`), "namesrv", "-p", fmt.Sprint(nsPort))
+	ns := fmt.Sprintf("127.0.0.1:%d", nsPort)
+	for _, name := range []string{"broker-a", "broker-b"} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "broker.conf")
+		os.WriteFile(conf, []byte(fmt.Sprintf(`# test broker
+brokerClusterName = ProcCluster
+brokerName = %s
+brokerId = 0
+namesrvAddr = %s
+listenPort = %d
+brokerIP1 = 127.0.0.1
+storePathRootDir = %s
+mappedFileSizeCommitLog = 67108864
+autoCreateTopicEnable = true
+flushDiskType = ASYNC_FLUSH
+someUnknownKey = 1
+`, name, ns, freePort(t), filepath.Join(dir, "store"))), 0o644)
+		startProc(t, regexp.MustCompile(`broker (\S+) on`), "broker", "-c", conf)
+	}
+	time.Sleep(200 * time.Millisecond) // registrations
+	prod, err := rocketmq.NewProducer(
+		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{ns})),
+		producer.WithGroupName("ProcPG"),
+		producer.WithInstanceName(fmt.Sprint("proc-p-", time.Now().UnixNano())),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Shutdown()
+	ctx := context.Background()
+	want := map[string]bool{}
+	brokers := map[string]bool{}
+	for i := range 40 {
+		body := fmt.Sprintf("sync-%d", i)
+		r, err := prod.SendSync(ctx, primitive.NewMessage("ProcTopic", []byte(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		brokers[r.MessageQueue.BrokerName] = true
+		want[body] = true
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		body := fmt.Sprintf("async-%d", i)
+		want[body] = true
+		wg.Add(1)
+		if err := prod.SendAsync(ctx, func(_ context.Context, _ *primitive.SendResult, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			wg.Done()
+		}, primitive.NewMessage("ProcTopic", []byte(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for i := range 10 {
+		body := fmt.Sprintf("oneway-%d", i)
+		want[body] = true
+		if err := prod.SendOneWay(ctx, primitive.NewMessage("ProcTopic", []byte(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var batch []*primitive.Message
+	for i := range 10 {
+		body := fmt.Sprintf("batch-%d", i)
+		want[body] = true
+		batch = append(batch, primitive.NewMessage("ProcTopic", []byte(body)))
+	}
+	if _, err := prod.SendSync(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	if len(brokers) != 2 {
+		t.Fatalf("sends reached %v, want both brokers", brokers)
+	}
+	var mu sync.Mutex
+	got := map[string]bool{}
+	from := map[string]bool{}
+	pc, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{ns})),
+		consumer.WithGroupName("ProcCG"),
+		consumer.WithInstance(fmt.Sprint("proc-c-", time.Now().UnixNano())),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.Subscribe("ProcTopic", consumer.MessageSelector{}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		for _, m := range msgs {
+			got[string(m.Body)] = true
+			from[m.Queue.BrokerName] = true
+		}
+		mu.Unlock()
+		return consumer.ConsumeSuccess, nil
+	})
+	if err := pc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Shutdown()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n, nb := len(got), len(from)
+		mu.Unlock()
+		if n >= len(want) && nb == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumed %d of %d from %d brokers", n, len(want), nb)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for b := range want {
+		if !got[b] {
+			t.Fatalf("%s never consumed", b)
+		}
 	}
 }
