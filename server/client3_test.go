@@ -11,6 +11,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/quiver-mq/quiver/internal/broker"
+	"github.com/quiver-mq/quiver/internal/namesrv"
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
 )
@@ -140,5 +141,40 @@ func TestConsumerRunningInfoReachesTheClient(t *testing.T) {
 	}))
 	if err != nil || r.Code != protocol.SystemError {
 		t.Fatalf("running info of an unknown client: %v %+v", err, r)
+	}
+}
+
+// TestBrokerRegistersWithEveryNameServer: two independent name servers both
+// route to the broker, and a client using either one works.
+func TestBrokerRegistersWithEveryNameServer(t *testing.T) {
+	s := startServer(t, Options{})
+	ns2 := namesrv.New(namesrv.Options{Addr: "127.0.0.1:0"})
+	addr2, err := ns2.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns2.Close()
+	bo := broker.DefaultOptions(t.TempDir())
+	bo.BrokerName = "broker-two-ns"
+	bo.ListenAddr = "127.0.0.1:0"
+	bo.NamesrvAddrs = []string{s.NamesrvAddr(), addr2.String()}
+	bo.AutoCreateTopic = true
+	bo.Store.SegmentSize = 64 << 20
+	bo.Store.IndexSlots, bo.Store.IndexEntries = 10_000, 40_000
+	b, err := broker.New(bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other := &Server{namesrvAddr: addr2.String(), br: b}
+	waitFor(t, 5*time.Second, "registration with both name servers", func() bool {
+		return s.hasBroker(b.Addr()) && other.hasBroker(b.Addr())
+	})
+	p := newProducer(t, other, "PGNS2")
+	if _, err := p.SendSync(context.Background(), primitive.NewMessage("TopicNS2", []byte("via the second name server"))); err != nil {
+		t.Fatal(err)
 	}
 }
