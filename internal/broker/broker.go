@@ -55,6 +55,9 @@ type Options struct {
 	NotifyConsumerIDsChanged bool
 	// Permission is brokerPermission (6 = read and write).
 	Permission int
+	// LockMaxLive is how long an orderly consumer's queue lock lasts without
+	// renewal (rocketmq.broker.rebalance.lockMaxLiveTime, 60 s).
+	LockMaxLive time.Duration
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -177,7 +180,7 @@ func (b *Broker) Start() (net.Addr, error) {
 		LongPolling: b.opts.LongPolling, ShortPollingTime: b.opts.ShortPollingTime, Permission: b.opts.Permission,
 	}, processor.Deps{
 		Store: b.store, Topics: b.topics, Groups: b.groups, Offsets: b.offsets,
-		Clients: clients, LongPoll: b.longPoll, Logger: b.log,
+		Clients: clients, Locks: processor.NewLocks(b.opts.LockMaxLive, nil), LongPoll: b.longPoll, Logger: b.log,
 		TopicsChanged: func() {
 			select {
 			case b.topicsChanged <- struct{}{}:

@@ -397,3 +397,52 @@ func (cl *Clients) ConsumerConn(group, clientID string) *remoting.Conn {
 	}
 	return nil
 }
+
+// ConsumerConnection is GET_CONSUMER_CONNECTION_LIST's body.
+type ConsumerConnection struct {
+	ConnectionSet     []Connection                `json:"connectionSet"`
+	SubscriptionTable map[string]SubscriptionData `json:"subscriptionTable"`
+	ConsumeType       string                      `json:"consumeType"`
+	MessageModel      string                      `json:"messageModel"`
+	ConsumeFromWhere  string                      `json:"consumeFromWhere"`
+}
+
+// Connection is one client connection.
+type Connection struct {
+	ClientID   string `json:"clientId"`
+	ClientAddr string `json:"clientAddr"`
+	Language   string `json:"language"`
+	Version    int    `json:"version"`
+}
+
+// ConsumerInfo describes a live consumer group.
+func (cl *Clients) ConsumerInfo(group string) (ConsumerConnection, bool) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	g := cl.consumers[group]
+	if g == nil {
+		return ConsumerConnection{}, false
+	}
+	cc := ConsumerConnection{
+		SubscriptionTable: make(map[string]SubscriptionData, len(g.subscriptions)),
+		ConsumeType:       g.consumeType, MessageModel: g.messageModel, ConsumeFromWhere: g.fromWhere,
+	}
+	for c, ch := range g.channels {
+		cc.ConnectionSet = append(cc.ConnectionSet, Connection{ClientID: ch.clientID, ClientAddr: c.RemoteAddr().String(), Language: "GO", Version: 317})
+	}
+	slices.SortFunc(cc.ConnectionSet, func(a, b Connection) int { return strings.Compare(a.ClientID, b.ClientID) })
+	for t, sd := range g.subscriptions {
+		cc.SubscriptionTable[t] = sd
+	}
+	return cc, true
+}
+
+// ConsumerConns returns the connections of a consumer group.
+func (cl *Clients) ConsumerConns(group string) []*remoting.Conn {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if g := cl.consumers[group]; g != nil {
+		return g.conns()
+	}
+	return nil
+}

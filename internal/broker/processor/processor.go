@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quiver-mq/quiver/internal/message"
 	"github.com/quiver-mq/quiver/internal/metadata"
 	"github.com/quiver-mq/quiver/internal/offset"
 	"github.com/quiver-mq/quiver/internal/protocol"
@@ -42,8 +43,12 @@ type Deps struct {
 	Groups   *metadata.Groups
 	Offsets  *offset.Store
 	Clients  *Clients
+	Locks    *Locks
 	LongPoll *LongPoll
 	Logger   *slog.Logger
+	// PutHooks rewrite a message just before it is stored (delay levels,
+	// timers, half messages); they run in order on every put.
+	PutHooks []func(*message.Message)
 	// TopicsChanged is called after a topic is created or deleted, so the
 	// broker re-registers with the name servers. It must not block.
 	TopicsChanged func()
@@ -62,6 +67,9 @@ type Processor struct {
 func New(cfg Config, d Deps) *Processor {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Locks == nil {
+		d.Locks = NewLocks(0, nil)
 	}
 	if d.TopicsChanged == nil {
 		d.TopicsChanged = func() {}
@@ -86,17 +94,20 @@ func (p *Processor) Register(srv *remoting.Server) {
 		protocol.SendMessage:        p.send,
 		protocol.SendMessageV2:      p.send,
 		protocol.SendBatchMessage:   p.send,
-		protocol.SendReplyMessage:   p.send,
-		protocol.SendReplyMessageV2: p.send,
+		protocol.SendReplyMessage:   p.reply,
+		protocol.SendReplyMessageV2: p.reply,
 	} {
 		srv.Handle(code, send, h)
 	}
+	srv.Handle(protocol.ConsumerSendMsgBack, send, p.consumerSendMsgBack)
 	srv.Handle(protocol.PullMessage, pull, p.pull)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.HeartBeat:              p.heartbeat,
 		protocol.UnregisterClient:       p.unregisterClient,
 		protocol.GetConsumerListByGroup: p.consumerList,
 		protocol.CheckClientConfig:      p.checkClientConfig,
+		protocol.LockBatchMQ:            p.lockBatch,
+		protocol.UnlockBatchMQ:          p.unlockBatch,
 	} {
 		srv.Handle(code, hb, h)
 	}
@@ -117,6 +128,10 @@ func (p *Processor) Register(srv *remoting.Server) {
 		protocol.ViewMessageByID:               p.viewMessageByID,
 		protocol.GetAllConsumerOffset:          p.allConsumerOffset,
 		protocol.GetConsumerRunningInfo:        p.consumerRunningInfo,
+		protocol.GetTopicStatsInfo:             p.topicStats,
+		protocol.GetConsumeStats:               p.consumeStats,
+		protocol.GetConsumerConnectionList:     p.consumerConnections,
+		protocol.InvokeBrokerToResetOffset:     p.resetOffset,
 	} {
 		srv.Handle(code, admin, h)
 	}

@@ -116,6 +116,17 @@ func (p *Processor) doPull(conn *remoting.Conn, req *protocol.Command, firstPass
 		filter = filterFromSubscription(sd)
 	}
 
+	if firstPass {
+		// An admin reset is pending: send the consumer to the new offset.
+		if off, ok := p.Offsets.TakeReset(h.group, h.topic, h.queueID); ok {
+			r := resp(req, protocol.PullOffsetMoved, "the consumer offset was reset")
+			r.SetExt("nextBeginOffset", strconv.FormatInt(off, 10))
+			r.SetExt("minOffset", strconv.FormatInt(p.Store.MinOffset(h.topic, h.queueID), 10))
+			r.SetExt("maxOffset", strconv.FormatInt(p.Store.MaxOffset(h.topic, h.queueID), 10))
+			r.SetExt("suggestWhichBrokerId", "0")
+			return r
+		}
+	}
 	maxMsgs := int(h.maxMsgNums)
 	if maxMsgs <= 0 || maxMsgs > 1024 {
 		maxMsgs = 32

@@ -92,7 +92,7 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 			Body: req.Body, Properties: []byte(props),
 		})
 	}
-	results, err := p.Store.PutBatch(ctx, msgs)
+	results, err := p.putMessages(ctx, msgs)
 	if err != nil && len(results) < len(msgs) {
 		code, remark := storeErrorCode(err)
 		return resp(req, code, remark)

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	rocketmq "github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+
+	"github.com/quiver-mq/quiver/internal/broker"
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/remoting"
+)
+
+// TestOrderlyPerShardingKey: messages of each of 10 keys, consumed by two
+// orderly consumers of one group, arrive in send order per key, also while
+// the second consumer joins.
+func TestOrderlyPerShardingKey(t *testing.T) {
+	// The 4.x Go client never unlocks a queue taken away by a rebalance;
+	// the new owner waits for the lock to lapse, so keep that short.
+	s := startServer(t, Options{Broker: func(o *broker.Options) { o.LockMaxLive = 3 * time.Second }})
+	p, err := rocketmq.NewProducer(
+		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{s.NamesrvAddr()})),
+		producer.WithGroupName("PGOrder"),
+		producer.WithInstanceName(uniqueInstance(t, "p")),
+		producer.WithQueueSelector(producer.NewHashQueueSelector()),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown()
+	ctx := context.Background()
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			key := fmt.Sprintf("key-%d", i%10)
+			m := primitive.NewMessage("TopicOrder", []byte(fmt.Sprintf("%s|%d", key, i/10)))
+			m.WithShardingKey(key)
+			if _, err := p.SendSync(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(0, 10) // creates the topic
+	var mu sync.Mutex
+	seen := map[string][]int{}
+	handler := func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			var key string
+			var seq int
+			fmt.Sscanf(string(m.Body), "key-%s", &key)
+			parts := string(m.Body)
+			for i := range parts {
+				if parts[i] == '|' {
+					key = parts[:i]
+					seq, _ = strconv.Atoi(parts[i+1:])
+				}
+			}
+			seen[key] = append(seen[key], seq)
+		}
+		return consumer.ConsumeSuccess, nil
+	}
+	newOrderly := func(name string) {
+		c, err := rocketmq.NewPushConsumer(
+			consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{s.NamesrvAddr()})),
+			consumer.WithGroupName("CGOrder"),
+			consumer.WithInstance(uniqueInstance(t, name)),
+			consumer.WithConsumerOrder(true),
+			consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Subscribe("TopicOrder", consumer.MessageSelector{}, handler); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Shutdown() })
+	}
+	newOrderly("c1")
+	send(10, 150)
+	newOrderly("c2") // joins while messages flow
+	send(150, 300)
+	waitFor(t, 90*time.Second, "all 300 messages", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, v := range seen {
+			n += len(v)
+		}
+		return n >= 300
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for key, seqs := range seen {
+		// Redelivery after a rebalance may repeat a suffix, never reorder:
+		// each sequence number first appears after all smaller ones.
+		next := 0
+		for _, s := range seqs {
+			if s > next {
+				t.Fatalf("%s: %d arrived before %d: %v", key, s, next, seqs)
+			}
+			if s == next {
+				next++
+			}
+		}
+		if next != 30 {
+			t.Fatalf("%s: got up to %d of 30: %v", key, next, seqs)
+		}
+	}
+}
+
+// TestRequestReply: Request reaches a consumer whose reply comes back to
+// the waiting producer.
+func TestRequestReply(t *testing.T) {
+	s := startServer(t, Options{})
+	p := newProducer(t, s, "PGReq")
+	ctx := context.Background()
+	if _, err := p.SendSync(ctx, primitive.NewMessage("TopicReq", []byte("create"))); err != nil {
+		t.Fatal(err)
+	}
+	responder := newProducer(t, s, "PGResp")
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{s.NamesrvAddr()})),
+		consumer.WithGroupName("CGReq"),
+		consumer.WithInstance(uniqueInstance(t, "c")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Subscribe("TopicReq", consumer.MessageSelector{}, func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		for _, m := range msgs {
+			if m.GetProperty("CORRELATION_ID") == "" {
+				continue
+			}
+			reply, err := consumer.CreateReplyMessage(m, nil)
+			if err != nil {
+				t.Errorf("create reply: %v", err)
+				continue
+			}
+			// v2.1.2's CreateReplyMessage parses its body argument as
+			// properties and leaves the body empty; set it here.
+			reply.Body = append([]byte("re: "), m.Body...)
+			if _, err := responder.SendSync(ctx, reply); err != nil {
+				t.Errorf("send reply: %v", err)
+			}
+		}
+		return consumer.ConsumeSuccess, nil
+	})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	waitFor(t, 10*time.Second, "consumer registered", func() bool { return len(s.Broker().ConsumerIDs("CGReq")) == 1 })
+	// The reply is pushed over the requester's connection, which the broker
+	// learns from the producer's first heartbeat (1 s after start).
+	time.Sleep(1500 * time.Millisecond)
+	reply, err := p.Request(ctx, 10*time.Second, primitive.NewMessage("TopicReq", []byte("ping")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(reply.Body) != "re: ping" {
+		t.Fatalf("reply %q", reply.Body)
+	}
+}
+
+// TestQueryByKeyOverRemoting: QUERY_MESSAGE finds a message by its key.
+func TestQueryByKeyOverRemoting(t *testing.T) {
+	s := startServer(t, Options{})
+	p := newProducer(t, s, "PGQuery")
+	ctx := context.Background()
+	for i := range 20 {
+		m := primitive.NewMessage("TopicQuery", []byte(fmt.Sprintf("q-%d", i)))
+		m.WithKeys([]string{fmt.Sprintf("order-%d", i)})
+		if _, err := p.SendSync(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	var r *protocol.Command
+	waitFor(t, 5*time.Second, "indexed", func() bool {
+		var err error
+		r, err = cl.Invoke(ctx, s.BrokerAddr(), protocol.NewRequest(protocol.QueryMessage, map[string]string{
+			"topic": "TopicQuery", "key": "order-7", "maxNum": "32", "beginTimestamp": "0",
+			"endTimestamp": strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10),
+		}))
+		return err == nil && r.Code == protocol.Success
+	})
+	msgs := primitive.DecodeMessage(r.Body)
+	if len(msgs) != 1 || string(msgs[0].Body) != "q-7" {
+		t.Fatalf("query by key: %d messages", len(msgs))
+	}
+}
