@@ -328,3 +328,13 @@ func (s *Store) Queues() []QueueID {
 	})
 	return out
 }
+
+// StoreTimeAt is the store time (ms) of the message at a queue offset, or 0.
+func (s *Store) StoreTimeAt(topic string, queueID int32, queueOffset int64) int64 {
+	cq, _ := s.consumeQueue(topic, queueID, false)
+	if cq == nil {
+		return 0
+	}
+	ts, _ := s.storeTimeAt(cq, queueOffset)
+	return ts
+}
