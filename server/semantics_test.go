@@ -204,3 +204,43 @@ func TestQueryByKeyOverRemoting(t *testing.T) {
 		t.Fatalf("query by key: %d messages", len(msgs))
 	}
 }
+
+// TestResetOffsetRewindsAGroup: an admin reset to timestamp 0 makes a live
+// consumer group read the topic again from the start; GET_CONSUME_STATS
+// shows the lag before.
+func TestResetOffsetRewindsAGroup(t *testing.T) {
+	s := startServer(t, Options{})
+	p := newProducer(t, s, "PGReset")
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := p.SendSync(ctx, primitive.NewMessage("TopicReset", []byte(fmt.Sprintf("x-%d", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newCollector()
+	newPushConsumer(t, s, "CGReset", uniqueInstance(t, "c"), consumer.Clustering, "TopicReset", consumer.MessageSelector{}, c)
+	c.waitDistinct(t, 20, 30*time.Second)
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	// Offsets reach the broker within the client's 5 s persist interval.
+	waitFor(t, 15*time.Second, "committed offsets", func() bool {
+		r, err := cl.Invoke(ctx, s.BrokerAddr(), protocol.NewRequest(protocol.GetConsumeStats, map[string]string{"consumerGroup": "CGReset", "topic": "TopicReset"}))
+		return err == nil && r.Code == protocol.Success && r.Ext("diffTotal") == "0"
+	})
+	before := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.all)
+	}()
+	r, err := cl.Invoke(ctx, s.BrokerAddr(), protocol.NewRequest(protocol.InvokeBrokerToResetOffset, map[string]string{
+		"topic": "TopicReset", "group": "CGReset", "timestamp": "0", "isForce": "true",
+	}))
+	if err != nil || r.Code != protocol.Success {
+		t.Fatalf("reset offset: %v %+v", err, r)
+	}
+	waitFor(t, 60*time.Second, "the group to read the topic again", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.all) >= before+20
+	})
+}
