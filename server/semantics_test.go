@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,4 +244,135 @@ func TestResetOffsetRewindsAGroup(t *testing.T) {
 		defer c.mu.Unlock()
 		return len(c.all) >= before+20
 	})
+}
+
+// fastLevels makes retry and delay tests quick: level n waits n×200 ms,
+// except level 2, which keeps RocketMQ's 5 s for TestDelayLevel2.
+func fastLevels() []time.Duration {
+	levels := make([]time.Duration, 18)
+	for i := range levels {
+		levels[i] = time.Duration(i+1) * 200 * time.Millisecond
+	}
+	levels[1] = 5 * time.Second
+	return levels
+}
+
+// TestDelayLevel2ArrivesAfterFiveSeconds: a message sent with delay level 2
+// is consumed 5 s after it was sent, never before.
+func TestDelayLevel2ArrivesAfterFiveSeconds(t *testing.T) {
+	s := startServer(t, Options{})
+	p := newProducer(t, s, "PGDelay")
+	ctx := context.Background()
+	if _, err := p.SendSync(ctx, primitive.NewMessage("TopicDelay", []byte("create"))); err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	newPushConsumer(t, s, "CGDelay", uniqueInstance(t, "c"), consumer.Clustering, "TopicDelay", consumer.MessageSelector{}, c)
+	c.waitDistinct(t, 1, 30*time.Second)
+	m := primitive.NewMessage("TopicDelay", []byte("delayed"))
+	m.WithDelayTimeLevel(2)
+	sent := time.Now()
+	if _, err := p.SendSync(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	c.waitDistinct(t, 2, 30*time.Second)
+	if el := time.Since(sent); el < 5*time.Second {
+		t.Fatalf("delay level 2 arrived after %v, before 5 s", el)
+	} else if el > 7*time.Second {
+		t.Fatalf("delay level 2 arrived after %v", el)
+	}
+}
+
+// TestRetryLaterThenSuccess: ConsumeRetryLater sends the message back; it
+// comes again with RECONSUME_TIME raised, and success ends it.
+func TestRetryLaterThenSuccess(t *testing.T) {
+	s := startServer(t, Options{Broker: func(o *broker.Options) { o.DelayLevels = fastLevels() }})
+	p := newProducer(t, s, "PGRetry")
+	ctx := context.Background()
+	if _, err := p.SendSync(ctx, primitive.NewMessage("TopicRetry", []byte("fail-once"))); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var attempts []int32
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{s.NamesrvAddr()})),
+		consumer.WithGroupName("CGRetry"),
+		consumer.WithInstance(uniqueInstance(t, "c")),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Subscribe("TopicRetry", consumer.MessageSelector{}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			attempts = append(attempts, m.ReconsumeTimes)
+		}
+		if len(attempts) == 1 {
+			return consumer.ConsumeRetryLater, nil
+		}
+		return consumer.ConsumeSuccess, nil
+	})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	waitFor(t, 60*time.Second, "the retried delivery", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(attempts) >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts[0] != 0 || attempts[1] < 1 {
+		t.Fatalf("reconsume times %v, want 0 then ≥ 1", attempts)
+	}
+}
+
+// TestAlwaysFailingMessageLandsInDLQ: after maxReconsumeTimes retries the
+// message goes to %DLQ%<group> with its original topic kept.
+func TestAlwaysFailingMessageLandsInDLQ(t *testing.T) {
+	s := startServer(t, Options{Broker: func(o *broker.Options) { o.DelayLevels = fastLevels() }})
+	p := newProducer(t, s, "PGDLQ")
+	ctx := context.Background()
+	r, err := p.SendSync(ctx, primitive.NewMessage("TopicDLQ", []byte("poison")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tries atomic.Int32
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{s.NamesrvAddr()})),
+		consumer.WithGroupName("CGDLQ"),
+		consumer.WithInstance(uniqueInstance(t, "c")),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		consumer.WithMaxReconsumeTimes(2),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Subscribe("TopicDLQ", consumer.MessageSelector{}, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		tries.Add(int32(len(msgs)))
+		return consumer.ConsumeRetryLater, nil
+	})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	st := s.Broker().Store()
+	waitFor(t, 60*time.Second, "the message in the DLQ", func() bool { return st.MaxOffset("%DLQ%CGDLQ", 0) == 1 })
+	res, err := st.GetMessages("%DLQ%CGDLQ", 0, 0, 1, 0, nil)
+	if err != nil || len(res.Records) != 1 {
+		t.Fatalf("read DLQ: %v", err)
+	}
+	m := primitive.DecodeMessage(res.Records[0])[0]
+	if string(m.Body) != "poison" || m.GetProperty("RETRY_TOPIC") != "TopicDLQ" || m.GetProperty("DLQ_ORIGIN_TOPIC") != "TopicDLQ" {
+		t.Fatalf("DLQ message: body %q properties %v", m.Body, m.GetProperties())
+	}
+	if got := m.GetProperty("UNIQ_KEY"); got != r.MsgID {
+		t.Fatalf("DLQ message id %s, sent %s", got, r.MsgID)
+	}
+	if n := tries.Load(); n != 3 {
+		t.Fatalf("consumed %d times before the DLQ, want 3 (1 + maxReconsumeTimes 2)", n)
+	}
 }

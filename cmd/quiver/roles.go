@@ -206,6 +206,12 @@ func brokerOptions(bc config.Broker, log *slog.Logger) broker.Options {
 	o.RegisterPeriod = bc.RegisterNameServerPeriod
 	o.NotifyConsumerIDsChanged = bc.NotifyConsumerIdsChangedEnable
 	o.Permission = bc.BrokerPermission
+	o.DelayLevels = bc.MessageDelayLevel
+	o.FlushDelayOffsetInterval = bc.FlushDelayOffsetInterval
+	o.EnablePropertyFilter = bc.EnablePropertyFilter
+	o.TransactionTimeout = bc.TransactionTimeout
+	o.TransactionCheckMax = bc.TransactionCheckMax
+	o.TransactionCheckInterval = bc.TransactionCheckInterval
 	o.Logger = log
 	so := &o.Store
 	so.CommitLogDir = bc.CommitLogDir()

@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/broker/processor"
+	"github.com/quiver-mq/quiver/internal/message"
 	"github.com/quiver-mq/quiver/internal/metadata"
 	"github.com/quiver-mq/quiver/internal/offset"
 	"github.com/quiver-mq/quiver/internal/remoting"
+	"github.com/quiver-mq/quiver/internal/schedule"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/txn"
 	"github.com/quiver-mq/quiver/internal/vfs"
 )
 
@@ -55,6 +58,19 @@ type Options struct {
 	NotifyConsumerIDsChanged bool
 	// Permission is brokerPermission (6 = read and write).
 	Permission int
+	// Transaction check-back (package txn; zero takes RocketMQ's default):
+	// transactionCheckInterval (30 s), transactionTimeOut (6 s),
+	// transactionCheckMax (15).
+	TransactionCheckInterval time.Duration
+	TransactionTimeout       time.Duration
+	TransactionCheckMax      int
+	// DelayLevels are the 18 delay levels (messageDelayLevel); nil means
+	// RocketMQ's "1s 5s 10s 30s 1m … 2h".
+	DelayLevels []time.Duration
+	// FlushDelayOffsetInterval is flushDelayOffsetInterval (10 s).
+	FlushDelayOffsetInterval time.Duration
+	// EnablePropertyFilter allows SQL92 subscriptions (enablePropertyFilter).
+	EnablePropertyFilter bool
 	// LockMaxLive is how long an orderly consumer's queue lock lasts without
 	// renewal (rocketmq.broker.rebalance.lockMaxLiveTime, 60 s).
 	LockMaxLive time.Duration
@@ -88,6 +104,8 @@ type Broker struct {
 	addr, haAddr   string
 	registerPeriod time.Duration
 	topicsChanged  chan struct{}
+	levels         []time.Duration
+	sched          *schedule.Service
 	cancel         context.CancelFunc
 	wg             sync.WaitGroup
 	closeOnce      sync.Once
@@ -120,6 +138,11 @@ func New(opts Options) (*Broker, error) {
 	so := opts.Store
 	so.Logger = b.log
 	so.OnDispatch = b.longPoll.Notify
+	b.levels = opts.DelayLevels
+	if b.levels == nil {
+		b.levels, _ = schedule.ParseLevels(schedule.DefaultLevels)
+	}
+	so.TagsCode = schedule.TagsCodeFunc(b.levels)
 	var err error
 	if b.store, err = store.Open(so); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
@@ -144,6 +167,13 @@ func New(opts Options) (*Broker, error) {
 		b.store.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	if b.sched, err = schedule.New(b.store, schedule.Options{
+		Levels: b.levels, Dir: cfgDir, FS: so.FS, Logger: b.log, Now: so.Now,
+		FlushInterval: opts.FlushDelayOffsetInterval,
+	}); err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	return b, nil
 }
 
@@ -151,6 +181,14 @@ func New(opts Options) (*Broker, error) {
 // address.
 func (b *Broker) Start() (net.Addr, error) {
 	clients := processor.NewClients(b.opts.NotifyConsumerIDsChanged, nil)
+	tx, err := txn.New(txn.Options{
+		BrokerName: b.opts.BrokerName, CheckInterval: b.opts.TransactionCheckInterval,
+		Timeout: b.opts.TransactionTimeout, CheckMax: b.opts.TransactionCheckMax,
+		FileReservedTime: b.opts.Store.FileReservedTime, Logger: b.log,
+	}, b.store, b.offsets, processor.NewTransactionChecker(clients))
+	if err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	b.srv = remoting.NewServer(remoting.ServerOptions{
 		Logger:  b.log,
 		OnClose: clients.ConnClosed,
@@ -178,9 +216,11 @@ func (b *Broker) Start() (net.Addr, error) {
 		StoreHost: host, AutoCreateTopic: b.opts.AutoCreateTopic,
 		DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums, MaxMessageSize: b.opts.Store.MaxMessageSize,
 		LongPolling: b.opts.LongPolling, ShortPollingTime: b.opts.ShortPollingTime, Permission: b.opts.Permission,
+		EnablePropertyFilter: b.opts.EnablePropertyFilter,
 	}, processor.Deps{
 		Store: b.store, Topics: b.topics, Groups: b.groups, Offsets: b.offsets,
-		Clients: clients, Locks: processor.NewLocks(b.opts.LockMaxLive, nil), LongPoll: b.longPoll, Logger: b.log,
+		Clients: clients, Locks: processor.NewLocks(b.opts.LockMaxLive, nil), LongPoll: b.longPoll, Txn: tx, Logger: b.log,
+		PutHooks: []func(*message.Message){b.redirectDelayed},
 		TopicsChanged: func() {
 			select {
 			case b.topicsChanged <- struct{}{}:
@@ -192,7 +232,14 @@ func (b *Broker) Start() (net.Addr, error) {
 	b.client = remoting.NewClient(remoting.ClientOptions{Logger: b.log})
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.wg.Add(4)
+	b.wg.Add(6)
+	go func() { defer b.wg.Done(); tx.Run(ctx) }()
+	go func() {
+		defer b.wg.Done()
+		if err := b.sched.Run(ctx); err != nil {
+			b.log.Error("delay offsets not written", "err", err)
+		}
+	}()
 	go func() { defer b.wg.Done(); b.longPoll.Run(ctx) }()
 	go func() { defer b.wg.Done(); b.proc.Run(ctx) }()
 	go func() { defer b.wg.Done(); b.offsets.Run(ctx, 5*time.Second, b.log) }()
@@ -219,7 +266,9 @@ func (b *Broker) Close() error {
 			b.wg.Wait()
 			b.client.Close()
 		}
-		errs := []error{b.offsets.Persist(), b.store.Close()}
+		// The schedule's progress is written after the store's final flush,
+		// which may make more of it durable.
+		errs := []error{b.offsets.Persist(), b.store.Close(), b.sched.Persist()}
 		err = errors.Join(errs...)
 	})
 	return err
@@ -232,3 +281,6 @@ func (b *Broker) ConsumerIDs(group string) []string { return b.proc.Clients.Cons
 func (b *Broker) CommittedOffset(group, topic string, queueID int32) (int64, bool) {
 	return b.offsets.Query(group, topic, queueID)
 }
+
+// redirectDelayed moves a message with a delay level to SCHEDULE_TOPIC_XXXX.
+func (b *Broker) redirectDelayed(m *message.Message) { schedule.Redirect(m, b.levels) }

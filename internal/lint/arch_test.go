@@ -76,6 +76,7 @@ func quiverRules() archRules {
 			{prefix: "internal/timer", rank: rankDomain},
 			{prefix: "internal/txn", rank: rankDomain},
 			{prefix: "internal/replication", rank: rankDomain},
+			{prefix: "internal/schedule", rank: rankDomain},
 
 			{prefix: "internal/remoting", rank: rankTransport},
 

@@ -82,7 +82,13 @@ func (s *Store) dispatchRecord(off int64, rec []byte) error {
 			return err
 		}
 		tags, _ := message.Property(m.Properties, message.PropertyTags)
-		u := consumequeue.Unit{CommitLogOffset: off, Size: int32(len(rec)), TagsCode: message.TagsCode(tags)}
+		code := message.TagsCode(tags)
+		if s.opts.TagsCode != nil {
+			if c, ok := s.opts.TagsCode(m.Topic, m.Properties, m.StoreTimestamp); ok {
+				code = c
+			}
+		}
+		u := consumequeue.Unit{CommitLogOffset: off, Size: int32(len(rec)), TagsCode: code}
 		if err := cq.Put(m.QueueOffset, u); err != nil {
 			return err
 		}

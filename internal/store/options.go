@@ -107,6 +107,11 @@ type Options struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TagsCode, if set, may replace the consume-queue tag code computed from
+	// TAGS: when it returns ok, its code is written instead (delay levels
+	// store their deliver time there). It runs on the dispatcher and in
+	// recovery and must be pure.
+	TagsCode func(topic string, properties []byte, storeTimestamp int64) (code int64, ok bool)
 	// OnDispatch, if set, is called by the dispatcher after a message becomes
 	// readable in a consume queue (long polling hooks in here). It must not
 	// block.

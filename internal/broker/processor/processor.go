@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/txn"
 )
 
 // Config is what the handlers need to know about their broker.
@@ -34,6 +36,8 @@ type Config struct {
 	ShortPollingTime time.Duration
 	// Permission is the broker's perm (brokerPermission, 6 = read+write).
 	Permission int
+	// EnablePropertyFilter allows SQL92 subscriptions (enablePropertyFilter).
+	EnablePropertyFilter bool
 }
 
 // Deps are the services the handlers use.
@@ -45,6 +49,7 @@ type Deps struct {
 	Clients  *Clients
 	Locks    *Locks
 	LongPoll *LongPoll
+	Txn      *txn.Service // END_TRANSACTION; nil answers it SYSTEM_ERROR
 	Logger   *slog.Logger
 	// PutHooks rewrite a message just before it is stored (delay levels,
 	// timers, half messages); they run in order on every put.
@@ -58,9 +63,10 @@ type Deps struct {
 type Processor struct {
 	cfg Config
 	Deps
-	log     *slog.Logger
-	started time.Time
-	uniqSeq atomic.Int32
+	log      *slog.Logger
+	started  time.Time
+	uniqSeq  atomic.Int32
+	sqlCache sync.Map // SQL92 expression → *filter.Expr
 }
 
 // New returns a processor.
@@ -101,6 +107,7 @@ func (p *Processor) Register(srv *remoting.Server) {
 	}
 	srv.Handle(protocol.ConsumerSendMsgBack, send, p.consumerSendMsgBack)
 	srv.Handle(protocol.PullMessage, pull, p.pull)
+	srv.Handle(protocol.EndTransaction, srv.NewPool("transaction", 8, 100000), p.endTransaction)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.HeartBeat:              p.heartbeat,
 		protocol.UnregisterClient:       p.unregisterClient,

@@ -89,12 +89,20 @@ func (p *Processor) doPull(conn *remoting.Conn, req *protocol.Command, firstPass
 	if h.queueID < 0 || int(h.queueID) >= tc.ReadQueueNums {
 		return resp(req, protocol.InvalidParameter, fmt.Sprintf("queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d]", h.queueID, h.topic, tc.ReadQueueNums))
 	}
-	var filter tagFilter
+	var filter store.Filter
 	if h.sysFlag&pullSubscription != 0 {
-		if h.exprType != "" && h.exprType != "TAG" {
+		switch h.exprType {
+		case "", "TAG":
+			filter = newTagFilter(h.subscription)
+		case "SQL92":
+			f, code, remark := p.compileSQL(h.subscription)
+			if code != protocol.Success {
+				return resp(req, code, remark)
+			}
+			filter = f
+		default:
 			return resp(req, protocol.SystemError, "The broker does not support consumer to filter message by "+h.exprType)
 		}
-		filter = newTagFilter(h.subscription)
 	} else {
 		model, live := p.Clients.ConsumerGroup(h.group)
 		if !live {
@@ -110,10 +118,18 @@ func (p *Processor) doPull(conn *remoting.Conn, req *protocol.Command, firstPass
 		if sd.SubVersion < h.subVersion {
 			return resp(req, protocol.SubscriptionNotLatest, "the consumer's subscription not latest")
 		}
-		if sd.ExpressionType != "" && sd.ExpressionType != "TAG" {
+		switch sd.ExpressionType {
+		case "", "TAG":
+			filter = filterFromSubscription(sd)
+		case "SQL92":
+			f, code, remark := p.compileSQL(sd.SubString)
+			if code != protocol.Success {
+				return resp(req, code, remark)
+			}
+			filter = f
+		default:
 			return resp(req, protocol.SystemError, "The broker does not support consumer to filter message by "+sd.ExpressionType)
 		}
-		filter = filterFromSubscription(sd)
 	}
 
 	if firstPass {

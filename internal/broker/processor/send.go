@@ -16,6 +16,8 @@ import (
 	"github.com/quiver-mq/quiver/internal/metadata"
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
+	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/txn"
 )
 
 const (
@@ -91,8 +93,16 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 			BornTimestamp: h.BornTimestamp, BornHost: bornHost, ReconsumeTimes: h.ReconsumeTimes,
 			Body: req.Body, Properties: []byte(props),
 		})
+		txn.ToHalf(msgs[0]) // TRAN_MSG=true: store the half in RMQ_SYS_TRANS_HALF_TOPIC
 	}
-	results, err := p.putMessages(ctx, msgs)
+	var results []store.PutResult
+	if req.Code == protocol.SendBatchMessage {
+		// Batches are stored as sent: RocketMQ applies no delay levels or
+		// timers to their items.
+		results, err = p.Store.PutBatch(ctx, msgs)
+	} else {
+		results, err = p.putMessages(ctx, msgs)
+	}
 	if err != nil && len(results) < len(msgs) {
 		code, remark := storeErrorCode(err)
 		return resp(req, code, remark)
