@@ -376,3 +376,48 @@ func TestAlwaysFailingMessageLandsInDLQ(t *testing.T) {
 		t.Fatalf("consumed %d times before the DLQ, want 3 (1 + maxReconsumeTimes 2)", n)
 	}
 }
+
+// TestSQL92FilterSelectsByProperty: a push consumer subscribed with an SQL92
+// expression receives exactly the matching messages; a bad expression is
+// refused with SUBSCRIPTION_PARSE_FAILED.
+func TestSQL92FilterSelectsByProperty(t *testing.T) {
+	s := startServer(t, Options{})
+	p := newProducer(t, s, "PGSQL")
+	ctx := context.Background()
+	for i := range 30 {
+		m := primitive.NewMessage("TopicSQL", []byte(fmt.Sprintf("s-%d", i)))
+		m.WithProperty("a", strconv.Itoa(i))
+		m.WithProperty("color", []string{"red", "blue", "green"}[i%3])
+		m.WithTag([]string{"TagA", "TagB"}[i%2])
+		if _, err := p.SendSync(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newCollector()
+	newPushConsumer(t, s, "CGSQL", uniqueInstance(t, "c"), consumer.Clustering, "TopicSQL",
+		consumer.MessageSelector{Type: consumer.SQL92, Expression: "a BETWEEN 10 AND 25 AND color IN ('red', 'green') AND TAGS = 'TagA'"}, c)
+	// Matching: 10 ≤ i ≤ 25, color red or green (i%3 != 1), TagA (i even).
+	want := []int{12, 14, 18, 20, 24}
+	c.waitDistinct(t, len(want), 30*time.Second)
+	time.Sleep(time.Second)
+	c.mu.Lock()
+	if len(c.msgs) != len(want) {
+		t.Fatalf("received %d messages %v, want %v", len(c.msgs), c.msgs, want)
+	}
+	for _, i := range want {
+		if c.msgs[fmt.Sprintf("s-%d", i)] == 0 {
+			t.Fatalf("s-%d not received", i)
+		}
+	}
+	c.mu.Unlock()
+
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	r, err := cl.Invoke(ctx, s.BrokerAddr(), protocol.NewRequest(protocol.PullMessage, map[string]string{
+		"consumerGroup": "CGSQLBad", "topic": "TopicSQL", "queueId": "0", "queueOffset": "0", "maxMsgNums": "32",
+		"sysFlag": "4", "commitOffset": "0", "suspendTimeoutMillis": "0", "subscription": "a >>> 3", "subVersion": "0", "expressionType": "SQL92",
+	}))
+	if err != nil || r.Code != protocol.SubscriptionParseFailed {
+		t.Fatalf("bad SQL92 expression: %v %+v", err, r)
+	}
+}

@@ -73,6 +73,7 @@ func Start(opts Options) (*Server, error) {
 	bo.ListenAddr = opts.BrokerAddr
 	bo.NamesrvAddrs = []string{nsTCP}
 	bo.AutoCreateTopic = !opts.DisableAutoCreateTopic
+	bo.EnablePropertyFilter = true // SQL92 subscriptions work out of the box
 	bo.Logger = opts.Logger.With("role", "broker")
 	if opts.SyncFlush {
 		bo.Store.FlushDiskType = store.SyncFlush
