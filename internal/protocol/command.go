@@ -1,14 +1,14 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -27,7 +27,8 @@ const (
 // Limits.
 const (
 	// DefaultMaxFrame is Java's frameMaxLength (16 MiB): LENGTH above it is
-	// refused and the connection closed.
+	// refused and the connection closed. (Netty counts the 4 LENGTH bytes
+	// too, so Java's own limit is 4 bytes lower.)
 	DefaultMaxFrame = 16 << 20
 	// maxHeader is the largest header the 24-bit length can describe.
 	maxHeader = 1<<24 - 1
@@ -43,11 +44,11 @@ const LanguageGo = "GO"
 // (V5_3_3, as the Java broker of the reference snapshot).
 const Version = 479
 
-// Errors returned by Decode and ReadFrame.
+// Errors returned by Decode and DecodeLength.
 var (
-	// ErrFrame: the bytes are not a valid frame (Decode, ReadFrame).
+	// ErrFrame: the bytes are not a valid frame (Decode, DecodeLength).
 	ErrFrame = errors.New("protocol: malformed frame")
-	// ErrFrameTooLarge: LENGTH exceeds the limit (ReadFrame, DecodeLength).
+	// ErrFrameTooLarge: LENGTH exceeds the limit (DecodeLength).
 	ErrFrameTooLarge = errors.New("protocol: frame too large")
 )
 
@@ -96,25 +97,15 @@ func (c *Command) SetExt(key, value string) {
 	c.ExtFields[key] = value
 }
 
-// jsonHeader is the JSON header as the clients write it.
-type jsonHeader struct {
-	Code      int32             `json:"code"`
-	Language  string            `json:"language"`
-	Version   int32             `json:"version"`
-	Opaque    int32             `json:"opaque"`
-	Flag      int32             `json:"flag"`
-	Remark    *string           `json:"remark,omitempty"`
-	ExtFields map[string]string `json:"extFields,omitempty"`
-}
-
-// AppendFrame appends c as a whole frame (LENGTH included) to dst.
+// AppendFrame appends c as a whole frame (LENGTH included) to dst. On error
+// dst is returned unchanged.
 func (c *Command) AppendFrame(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0) // LENGTH, HDRWORD
 	var err error
 	switch c.SerializeType {
 	case SerializeJSON:
-		dst, err = c.appendJSONHeader(dst)
+		dst = c.appendJSONHeader(dst)
 	case SerializeRocketMQ:
 		dst, err = c.appendBinaryHeader(dst)
 	default:
@@ -127,26 +118,110 @@ func (c *Command) AppendFrame(dst []byte) ([]byte, error) {
 	if h > maxHeader {
 		return dst[:start], fmt.Errorf("protocol: header of %d bytes exceeds 24 bits", h)
 	}
+	if n := h + 4 + len(c.Body); n > math.MaxInt32 {
+		return dst[:start], fmt.Errorf("protocol: frame of %d bytes exceeds int32", n)
+	}
 	dst = append(dst, c.Body...)
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	binary.BigEndian.PutUint32(dst[start+4:], uint32(c.SerializeType)<<24|uint32(h))
 	return dst, nil
 }
 
-func (c *Command) appendJSONHeader(dst []byte) ([]byte, error) {
+// appendJSONHeader writes the header as the Go client does (field order
+// code, language, version, opaque, flag, remark, extFields; remark always
+// present) with extFields keys sorted and every value a JSON string. The
+// bytes are those encoding/json produces for the same struct.
+func (c *Command) appendJSONHeader(dst []byte) []byte {
 	lang := c.Language
 	if lang == "" {
 		lang = LanguageGo
 	}
-	h := jsonHeader{Code: c.Code, Language: lang, Version: c.Version, Opaque: c.Opaque, Flag: c.Flag, ExtFields: c.ExtFields}
-	if c.Remark != "" {
-		h.Remark = &c.Remark
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(c.Code), 10)
+	dst = append(dst, `,"language":`...)
+	dst = appendJSONString(dst, lang)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendInt(dst, int64(c.Version), 10)
+	dst = append(dst, `,"opaque":`...)
+	dst = strconv.AppendInt(dst, int64(c.Opaque), 10)
+	dst = append(dst, `,"flag":`...)
+	dst = strconv.AppendInt(dst, int64(c.Flag), 10)
+	dst = append(dst, `,"remark":`...)
+	dst = appendJSONString(dst, c.Remark)
+	if len(c.ExtFields) > 0 {
+		dst = append(dst, `,"extFields":{`...)
+		var arr [32]string
+		keys := arr[:0]
+		for k := range c.ExtFields {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = appendJSONString(dst, c.ExtFields[k])
+		}
+		dst = append(dst, '}')
 	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return dst, fmt.Errorf("protocol: encode json header: %w", err)
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json does
+// (HTML-safe, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped).
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return append(dst, b...), nil
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 func languageCode(lang string) byte {
@@ -156,7 +231,13 @@ func languageCode(lang string) byte {
 	return 9 // GO
 }
 
+// appendBinaryHeader writes the ROCKETMQ header. Like Java, it leaves out
+// ext entries with an empty key or value: the reader takes a zero-length
+// string for null.
 func (c *Command) appendBinaryHeader(dst []byte) ([]byte, error) {
+	if c.Code != int32(int16(c.Code)) || c.Version != int32(int16(c.Version)) {
+		return dst, fmt.Errorf("protocol: code %d or version %d does not fit the binary header's int16", c.Code, c.Version)
+	}
 	be := binary.BigEndian
 	dst = be.AppendUint16(dst, uint16(c.Code))
 	dst = append(dst, languageCode(c.Language))
@@ -167,11 +248,20 @@ func (c *Command) appendBinaryHeader(dst []byte) ([]byte, error) {
 	dst = append(dst, c.Remark...)
 	lenAt := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	for _, k := range slices.Sorted(maps.Keys(c.ExtFields)) {
-		v := c.ExtFields[k]
-		if k == "" || len(k) > 0x7FFF {
+	var arr [32]string
+	keys := arr[:0]
+	for k, v := range c.ExtFields {
+		if k == "" || v == "" {
 			continue
 		}
+		if len(k) > math.MaxInt16 {
+			return dst, fmt.Errorf("protocol: ext key of %d bytes exceeds the binary header's int16", len(k))
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := c.ExtFields[k]
 		dst = be.AppendUint16(dst, uint16(len(k)))
 		dst = append(dst, k...)
 		dst = be.AppendUint32(dst, uint32(len(v)))
@@ -194,7 +284,8 @@ func DecodeLength(b [4]byte, max int) (int, error) {
 }
 
 // Decode decodes a frame without its LENGTH prefix (HDRWORD, header, body),
-// as ReadFrame returns it. Body aliases b.
+// the LENGTH bytes that DecodeLength accepted. Body aliases b; everything
+// else is copied.
 func Decode(b []byte) (*Command, error) {
 	if len(b) < 4 {
 		return nil, fmt.Errorf("%w: %d bytes, no header word", ErrFrame, len(b))
@@ -225,21 +316,33 @@ func Decode(b []byte) (*Command, error) {
 	return c, nil
 }
 
+// jsonHeader is the JSON header as decoded: loosely, because Java, the Go
+// client and hand-written tools differ. Numbers may be quoted, language may
+// be a name or a LanguageCode ordinal, remark may be null or absent, and
+// extFields values that are not strings (numbers, booleans, objects) are
+// kept as their JSON text.
+type jsonHeader struct {
+	Code      json.Number                `json:"code"`
+	Language  json.RawMessage            `json:"language"`
+	Version   json.Number                `json:"version"`
+	Opaque    json.Number                `json:"opaque"`
+	Flag      json.Number                `json:"flag"`
+	Remark    *string                    `json:"remark"`
+	ExtFields map[string]json.RawMessage `json:"extFields"`
+}
+
 func decodeJSONHeader(b []byte) (*Command, error) {
-	// Decode loosely: values of extFields may be numbers or booleans from
-	// lenient clients; they are kept as their text.
-	var raw struct {
-		Code      json.Number                `json:"code"`
-		Language  any                        `json:"language"`
-		Version   json.Number                `json:"version"`
-		Opaque    json.Number                `json:"opaque"`
-		Flag      json.Number                `json:"flag"`
-		Remark    *string                    `json:"remark"`
-		ExtFields map[string]json.RawMessage `json:"extFields"`
+	if c, ok := decodeJSONFast(b); ok {
+		return c, nil
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&raw); err != nil {
+	return decodeJSONSlow(b)
+}
+
+// decodeJSONSlow decodes with encoding/json. It defines what a JSON header
+// means; decodeJSONFast must agree with it wherever it answers.
+func decodeJSONSlow(b []byte) (*Command, error) {
+	var raw jsonHeader
+	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("%w: json header: %v", ErrFrame, err)
 	}
 	c := &Command{}
@@ -261,32 +364,62 @@ func decodeJSONHeader(b []byte) (*Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch l := raw.Language.(type) {
-	case string:
-		c.Language = l
-	case json.Number:
-		if i, perr := strconv.Atoi(string(l)); perr == nil && i >= 0 && i < len(languages) {
-			c.Language = languages[i]
-		}
-	}
+	c.Language = decodeJSONLanguage(raw.Language)
 	if raw.Remark != nil {
 		c.Remark = *raw.Remark
 	}
-	if len(raw.ExtFields) > 0 {
-		c.ExtFields = make(map[string]string, len(raw.ExtFields))
-		for k, v := range raw.ExtFields {
-			var s string
-			if json.Unmarshal(v, &s) == nil {
-				c.ExtFields[k] = s
-				continue
+	for k, v := range raw.ExtFields {
+		var s string
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			s = unquoteJSON(v)
+		case string(v) == "null":
+			continue
+		default:
+			// A number, boolean, object or array, as it was written. Inner
+			// strings may hold invalid UTF-8; repair it byte by byte, as
+			// the encoder would.
+			s = string(v)
+			if !utf8.ValidString(s) {
+				s = string([]rune(s))
 			}
-			if string(v) == "null" {
-				continue
-			}
-			c.ExtFields[k] = string(v)
 		}
+		if c.ExtFields == nil {
+			c.ExtFields = make(map[string]string, len(raw.ExtFields))
+		}
+		c.ExtFields[k] = s
 	}
 	return c, nil
+}
+
+// unquoteJSON returns the text of a JSON string that json.Unmarshal has
+// already validated. Strings without escapes, the usual case, are copied
+// as they are.
+func unquoteJSON(v []byte) string {
+	inner := v[1 : len(v)-1]
+	if !slices.Contains(inner, '\\') && utf8.Valid(inner) {
+		return string(inner)
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "" // unreachable: v was validated
+	}
+	return s
+}
+
+// decodeJSONLanguage accepts a name ("GO") or an ordinal (9); anything else
+// is "".
+func decodeJSONLanguage(v json.RawMessage) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if v[0] == '"' {
+		return unquoteJSON(v)
+	}
+	if i, err := strconv.Atoi(string(v)); err == nil && i >= 0 && i < len(languages) {
+		return languages[i]
+	}
+	return ""
 }
 
 func decodeBinaryHeader(b []byte) (*Command, error) {
@@ -303,27 +436,28 @@ func decodeBinaryHeader(b []byte) (*Command, error) {
 	c.Opaque = int32(r.u32())
 	c.Flag = int32(r.u32())
 	c.Remark = string(r.take(int(int32(r.u32()))))
-	extLen := int(int32(r.u32()))
-	ext := r.take(extLen)
+	ext := r.take(int(int32(r.u32())))
 	if r.bad {
 		return nil, fmt.Errorf("%w: binary header overruns its %d bytes", ErrFrame, len(b))
 	}
-	if len(ext) > 0 {
-		c.ExtFields = make(map[string]string)
-		er := reader{b: ext}
-		for er.off < len(ext) && !er.bad {
-			k := er.take(int(er.u16()))
-			v := er.take(int(int32(er.u32())))
-			if er.bad {
-				return nil, fmt.Errorf("%w: binary ext fields overrun", ErrFrame)
+	// Java reads a key length as a signed int16 and a zero-length key or
+	// value as null; entries with a null are skipped here.
+	er := reader{b: ext}
+	for er.off < len(ext) {
+		k := er.take(int(int16(er.u16())))
+		v := er.take(int(int32(er.u32())))
+		if er.bad {
+			return nil, fmt.Errorf("%w: binary ext fields overrun their %d bytes", ErrFrame, len(ext))
+		}
+		if len(k) > 0 && len(v) > 0 {
+			if c.ExtFields == nil {
+				c.ExtFields = make(map[string]string)
 			}
-			if len(k) > 0 && len(v) > 0 {
-				c.ExtFields[string(k)] = string(v)
-			}
+			c.ExtFields[string(k)] = string(v)
 		}
 	}
 	if !utf8.ValidString(c.Remark) {
-		c.Remark = string([]rune(c.Remark))
+		c.Remark = strings.ToValidUTF8(c.Remark, "\uFFFD")
 	}
 	return c, nil
 }

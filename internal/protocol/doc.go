@@ -23,4 +23,17 @@
 //
 // Flag bit 0 marks a response, bit 1 a one-way request. A response carries
 // its request's opaque.
+//
+// docs/format/remoting.md is the full description. In short: encoding
+// appends to the caller's buffer and writes JSON as the Go client does
+// (remark always present, extFields keys sorted, every value a string).
+// Decoding is lenient where peers differ (quoted numbers, a language code
+// instead of a name, numbers in extFields kept as their text) and strict
+// about structure: a malformed frame is an error wrapping ErrFrame, never a
+// panic. JSON headers are read by a small hand-written parser for the shapes
+// clients send, falling back to encoding/json for anything else; fuzz tests
+// keep the two in agreement.
+//
+// Concurrency: functions are pure; a Command may be read by many goroutines
+// but not changed while another reads it.
 package protocol

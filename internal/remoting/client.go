@@ -31,6 +31,7 @@ type Client struct {
 	dialing  map[string]chan struct{}
 	handlers map[int32]Handler
 	closed   bool
+	wg       sync.WaitGroup // connection loops and handler goroutines
 }
 
 // NewClient returns a client.
@@ -67,8 +68,15 @@ func (cl *Client) Conn(ctx context.Context, addr string) (*Conn, error) {
 			return nil, ErrClosed
 		}
 		if c := cl.conns[addr]; c != nil {
-			cl.mu.Unlock()
-			return c, nil
+			select {
+			case <-c.done:
+				// Closed, and its read loop has not yet removed it:
+				// dial again.
+				delete(cl.conns, addr)
+			default:
+				cl.mu.Unlock()
+				return c, nil
+			}
 		}
 		if wait := cl.dialing[addr]; wait != nil {
 			cl.mu.Unlock()
@@ -95,15 +103,15 @@ func (cl *Client) Conn(ctx context.Context, addr string) (*Conn, error) {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		c := newConn(nc, clientDispatcher{cl, addr}, connOptions{maxFrame: cl.opts.MaxFrame, queue: 4096}, cl.log)
 		if cl.closed {
 			cl.mu.Unlock()
 			nc.Close()
 			return nil, ErrClosed
 		}
+		c := newConn(nc, clientDispatcher{cl, addr}, connOptions{maxFrame: cl.opts.MaxFrame, queue: 4096}, cl.log)
 		cl.conns[addr] = c
+		c.start(&cl.wg) // under mu, so before Close can wait
 		cl.mu.Unlock()
-		c.start()
 		return c, nil
 	}
 }
@@ -126,7 +134,8 @@ func (cl *Client) InvokeOneway(ctx context.Context, addr string, req *protocol.C
 	return c.InvokeOneway(ctx, req)
 }
 
-// Close closes every connection.
+// Close closes every connection and waits until their goroutines and the
+// handlers they started have returned (handlers' ctx is canceled).
 func (cl *Client) Close() error {
 	cl.mu.Lock()
 	cl.closed = true
@@ -136,6 +145,7 @@ func (cl *Client) Close() error {
 	for _, c := range conns {
 		c.Close()
 	}
+	cl.wg.Wait()
 	return nil
 }
 
@@ -153,7 +163,10 @@ func (d clientDispatcher) dispatch(c *Conn, req *protocol.Command) {
 			fmt.Sprintf(" request type %d not supported", req.Code)))
 		return
 	}
+	// The read loop calling us holds a count in wg, so Add is safe here.
+	d.cl.wg.Add(1)
 	go func() {
+		defer d.cl.wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
 				d.cl.log.Error("client handler panicked", "code", req.Code, "panic", p)

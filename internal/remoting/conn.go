@@ -40,6 +40,7 @@ type Conn struct {
 	out     chan []byte
 	done    chan struct{}
 	once    sync.Once
+	wdone   chan struct{} // closed when writeLoop returns
 	opaque  atomic.Int32
 	mu      sync.Mutex
 	pending map[int32]chan *protocol.Command
@@ -63,14 +64,25 @@ func newConn(nc net.Conn, d dispatcher, opts connOptions, log *slog.Logger) *Con
 		out:     make(chan []byte, opts.queue),
 		done:    make(chan struct{}),
 		pending: make(map[int32]chan *protocol.Command),
+		wdone:   make(chan struct{}),
 	}
 	return c
 }
 
-// start runs the read and write loops.
-func (c *Conn) start() {
-	go c.writeLoop()
-	go c.readLoop()
+// start runs the read and write loops, counted in wg until they return. The
+// read loop returns last, after the write loop and after any handler it ran
+// inline. The caller must hold a count in wg, or guarantee that nobody
+// waits on wg yet.
+func (c *Conn) start(wg *sync.WaitGroup) {
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		c.writeLoop()
+	}()
+	go func() {
+		defer wg.Done()
+		c.readLoop()
+	}()
 }
 
 // RemoteAddr is the peer's address.
@@ -91,8 +103,15 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// closeWith closes the connection with err as the reason that Invoke
+// reports (always wrapping ErrClosed). The first call wins.
 func (c *Conn) closeWith(err error) {
+	first := false
 	c.once.Do(func() {
+		first = true
+		if !errors.Is(err, ErrClosed) {
+			err = fmt.Errorf("%w: %w", ErrClosed, err)
+		}
 		c.mu.Lock()
 		c.err = err
 		pend := c.pending
@@ -104,13 +123,16 @@ func (c *Conn) closeWith(err error) {
 		c.cancel()
 		close(c.done)
 		c.nc.Close()
-		if c.d != nil {
-			c.d.connClosed(c)
-		}
 	})
+	// Outside once.Do: the owner's callback (Server's OnClose) may call
+	// Close again, which would deadlock inside it.
+	if first && c.d != nil {
+		c.d.connClosed(c)
+	}
 }
 
 func (c *Conn) readLoop() {
+	defer func() { <-c.wdone }()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var lenBuf [4]byte
 	for {
@@ -155,6 +177,7 @@ func (c *Conn) readLoop() {
 }
 
 func (c *Conn) writeLoop() {
+	defer close(c.wdone)
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	for {
 		var frame []byte
@@ -188,20 +211,43 @@ func (c *Conn) writeLoop() {
 }
 
 // Send queues cmd for writing. It blocks while the write queue is full,
-// until ctx ends or the connection closes.
+// until ctx ends or the connection closes (then the error wraps ErrClosed).
 func (c *Conn) Send(ctx context.Context, cmd *protocol.Command) error {
-	frame, err := cmd.AppendFrame(nil)
+	frame, err := cmd.AppendFrame(make([]byte, 0, frameSizeHint(cmd)))
 	if err != nil {
 		return err
+	}
+	select {
+	case <-c.done:
+		return c.closeErr()
+	default:
 	}
 	select {
 	case c.out <- frame:
 		return nil
 	case <-c.done:
-		return ErrClosed
+		return c.closeErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// frameSizeHint is about the encoded size of cmd, so that encoding
+// allocates once.
+func frameSizeHint(cmd *protocol.Command) int {
+	n := 128 + len(cmd.Remark) + len(cmd.Body)
+	for k, v := range cmd.ExtFields {
+		n += len(k) + len(v) + 8
+	}
+	return n
+}
+
+// closeErr is why the connection closed (wrapping ErrClosed); nil while
+// it is open.
+func (c *Conn) closeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // Reply sends resp as the answer to req (copying its opaque and marking it a
@@ -222,16 +268,19 @@ func (c *Conn) Reply(req, resp *protocol.Command) error {
 	return c.Send(c.ctx, resp)
 }
 
-// Invoke sends req and waits for its response, until ctx ends.
+// Invoke sends req and waits for its response, until ctx ends. It sets
+// req's opaque and clears its flags. When ctx's deadline passes first the
+// error wraps both ErrTimeout and context.DeadlineExceeded, and a response
+// that comes later is dropped. When the connection closes first it wraps
+// ErrClosed.
 func (c *Conn) Invoke(ctx context.Context, req *protocol.Command) (*protocol.Command, error) {
 	req.Opaque = c.opaque.Add(1)
 	req.Flag &^= protocol.FlagResponse | protocol.FlagOneway
 	ch := make(chan *protocol.Command, 1)
 	c.mu.Lock()
 	if c.pending == nil {
-		err := c.err
 		c.mu.Unlock()
-		return nil, err
+		return nil, c.closeErr()
 	}
 	c.pending[req.Opaque] = ch
 	c.mu.Unlock()
@@ -244,21 +293,26 @@ func (c *Conn) Invoke(ctx context.Context, req *protocol.Command) (*protocol.Com
 	}
 	if err := c.Send(ctx, req); err != nil {
 		forget()
-		return nil, err
+		return nil, c.ctxErr(req, err)
 	}
 	select {
 	case resp, ok := <-ch:
 		if !ok {
-			return nil, ErrClosed
+			return nil, c.closeErr()
 		}
 		return resp, nil
 	case <-ctx.Done():
 		forget()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%w: code %d to %s", ErrTimeout, req.Code, c.RemoteAddr())
-		}
-		return nil, ctx.Err()
+		return nil, c.ctxErr(req, ctx.Err())
 	}
+}
+
+// ctxErr marks a deadline as ErrTimeout.
+func (c *Conn) ctxErr(req *protocol.Command, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: code %d to %s: %w", ErrTimeout, req.Code, c.RemoteAddr(), err)
+	}
+	return err
 }
 
 // InvokeOneway sends req flagged one-way; no answer is expected.

@@ -23,5 +23,18 @@
 // and the server keeps running. A handler may answer later (long polling)
 // by returning nil and calling Conn.Reply.
 //
-// Concurrency: all exported methods are safe for concurrent use.
+// # Errors and lifetimes
+//
+// Invoke fails with an error wrapping ErrTimeout (and
+// context.DeadlineExceeded) when its ctx's deadline passes; the response
+// that comes later is dropped. Everything that fails because its connection
+// closed wraps ErrClosed, and also the cause when there is one (for example
+// protocol.ErrFrameTooLarge). Server.Close and Client.Close return only once
+// every goroutine they started has returned, handlers included: handlers
+// must return once their ctx ends. Conn.Close does not wait, so that a
+// handler may call it.
+//
+// Concurrency: all exported methods are safe for concurrent use. Server.mu,
+// Client.mu and Conn.mu are never held together, nor while calling a
+// handler or OnClose.
 package remoting

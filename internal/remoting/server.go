@@ -55,14 +55,15 @@ type route struct {
 type Server struct {
 	opts   ServerOptions
 	log    *slog.Logger
-	mu     sync.Mutex
+	mu     sync.RWMutex // guards the fields below; read-locked per request
 	routes map[int32]route
 	def    *route
 	pools  []*Pool
 	lns    []net.Listener
 	conns  map[*Conn]struct{}
 	closed bool
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // accept loops
+	connWG sync.WaitGroup // connection loops (and handlers run inline)
 }
 
 // NewServer returns a server with no handlers.
@@ -83,6 +84,12 @@ func NewServer(opts ServerOptions) *Server {
 // waiting requests. The pool stops when the server closes.
 func (s *Server) NewPool(name string, workers, queueLen int) *Pool {
 	p := &Pool{name: name, queue: make(chan job, max(queueLen, 0))}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		close(p.queue) // nothing will ever run in it
+		return p
+	}
 	for range max(workers, 1) {
 		p.wg.Add(1)
 		go func() {
@@ -92,9 +99,7 @@ func (s *Server) NewPool(name string, workers, queueLen int) *Pool {
 			}
 		}()
 	}
-	s.mu.Lock()
 	s.pools = append(s.pools, p)
-	s.mu.Unlock()
 	return p
 }
 
@@ -156,15 +161,15 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			return
 		}
 		s.conns[c] = struct{}{}
+		c.start(&s.connWG) // before Close can wait: Close waits for this loop first
 		s.mu.Unlock()
-		c.start()
 	}
 }
 
 // Conns returns the open connections.
 func (s *Server) Conns() []*Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	out := make([]*Conn, 0, len(s.conns))
 	for c := range s.conns {
 		out = append(out, c)
@@ -182,12 +187,12 @@ func (s *Server) connClosed(c *Conn) {
 }
 
 func (s *Server) dispatch(c *Conn, req *protocol.Command) {
-	s.mu.Lock()
+	s.mu.RLock()
 	r, ok := s.routes[req.Code]
 	if !ok && s.def != nil {
 		r, ok = *s.def, true
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if !ok {
 		c.Reply(req, protocol.NewResponse(req, protocol.RequestCodeNotSupported,
 			fmt.Sprintf(" request type %d not supported", req.Code)))
@@ -198,8 +203,8 @@ func (s *Server) dispatch(c *Conn, req *protocol.Command) {
 		s.run(j)
 		return
 	}
-	// The queue is closed only under s.mu with closed set.
-	s.mu.Lock()
+	// The queue is closed only under the write lock with closed set.
+	s.mu.RLock()
 	queued := false
 	if !s.closed {
 		select {
@@ -208,7 +213,7 @@ func (s *Server) dispatch(c *Conn, req *protocol.Command) {
 		default:
 		}
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if !queued {
 		c.Reply(req, protocol.NewResponse(req, protocol.SystemBusy,
 			"[OVERLOAD]system busy, start flow control for a while"))
@@ -224,11 +229,17 @@ func (s *Server) run(j job) {
 	}()
 	resp := j.h(j.c.ctx, j.c, j.req)
 	if resp != nil {
-		j.c.Reply(j.req, resp)
+		if err := j.c.Reply(j.req, resp); err != nil && !errors.Is(err, ErrClosed) {
+			// Unencodable (say, a code beyond int16 in a binary header):
+			// the caller will time out, so say why here.
+			s.log.Warn("cannot send response", "code", j.req.Code, "response", resp.Code, "err", err)
+		}
 	}
 }
 
-// Close stops listening, closes every connection and stops the pools.
+// Close stops listening, closes every connection and stops the pools. When
+// it returns, every goroutine the server started has returned, including
+// the handlers (their ctx is canceled; they must not block past it).
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -250,6 +261,7 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.Close()
 	}
+	s.connWG.Wait()
 	s.mu.Lock()
 	for _, p := range pools {
 		close(p.queue)
