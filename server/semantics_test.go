@@ -141,6 +141,7 @@ func TestRequestReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	replyErrs := make(chan error, 16)
 	c.Subscribe("TopicReq", consumer.MessageSelector{}, func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		for _, m := range msgs {
 			if m.GetProperty("CORRELATION_ID") == "" {
@@ -148,14 +149,17 @@ func TestRequestReply(t *testing.T) {
 			}
 			reply, err := consumer.CreateReplyMessage(m, nil)
 			if err != nil {
-				t.Errorf("create reply: %v", err)
+				replyErrs <- fmt.Errorf("create reply: %w", err)
 				continue
 			}
 			// v2.1.2's CreateReplyMessage parses its body argument as
 			// properties and leaves the body empty; set it here.
 			reply.Body = append([]byte("re: "), m.Body...)
 			if _, err := responder.SendSync(ctx, reply); err != nil {
-				t.Errorf("send reply: %v", err)
+				select {
+				case replyErrs <- fmt.Errorf("send reply: %w", err):
+				default:
+				}
 			}
 		}
 		return consumer.ConsumeSuccess, nil
@@ -170,7 +174,12 @@ func TestRequestReply(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	reply, err := p.Request(ctx, 10*time.Second, primitive.NewMessage("TopicReq", []byte("ping")))
 	if err != nil {
-		t.Fatal(err)
+		select {
+		case rerr := <-replyErrs:
+			t.Fatalf("%v (responder: %v)", err, rerr)
+		default:
+			t.Fatal(err)
+		}
 	}
 	if string(reply.Body) != "re: ping" {
 		t.Fatalf("reply %q", reply.Body)
