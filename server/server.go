@@ -46,7 +46,8 @@ type Server struct {
 	namesrvAddr string
 }
 
-// Start starts the name server, then the broker registered with it.
+// Start starts the name server, then the broker, and returns once the
+// broker is registered with the name server.
 func Start(opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		opts.DataDir = "./data"
@@ -91,7 +92,13 @@ func Start(opts Options) (*Server, error) {
 		ns.Close()
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	return &Server{ns: ns, br: br, namesrvAddr: nsTCP}, nil
+	s := &Server{ns: ns, br: br, namesrvAddr: nsTCP}
+	// Ready means routable: clients that start now find the broker.
+	if err := s.WaitReady(10 * time.Second); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // NamesrvAddr is the name server's "host:port", for clients.
