@@ -184,7 +184,7 @@ func (b *Broker) Start() (net.Addr, error) {
 	tx, err := txn.New(txn.Options{
 		BrokerName: b.opts.BrokerName, CheckInterval: b.opts.TransactionCheckInterval,
 		Timeout: b.opts.TransactionTimeout, CheckMax: b.opts.TransactionCheckMax,
-		FileReservedTime: b.opts.Store.FileReservedTime, Logger: b.log,
+		FileReservedTime: b.opts.Store.FileReservedTime, PutHook: b.redirectDelayed, Logger: b.log,
 	}, b.store, b.offsets, processor.NewTransactionChecker(clients))
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)

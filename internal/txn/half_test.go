@@ -40,7 +40,7 @@ func sent(p []byte) *message.Message {
 
 // A SEND_MESSAGE with TRAN_MSG=true is stored as a half of
 // RMQ_SYS_TRANS_HALF_TOPIC queue 0 (consume-semantics.md §12 step 1).
-func TestToHalfRedirectsPreparedMessage(t *testing.T) {
+func TestTransactionHalfIsStoredInTheHalfTopic(t *testing.T) {
 	orig := props("TRAN_MSG", "true", "PGROUP", "PG", "UNIQ_KEY", "U1", "TAGS", "t")
 	m := sent(orig)
 	keep := slices.Clone(orig)
@@ -66,7 +66,7 @@ func TestToHalfRedirectsPreparedMessage(t *testing.T) {
 	}
 }
 
-func TestToHalfLeavesOtherMessages(t *testing.T) {
+func TestNonTransactionalMessagesAreNotHalves(t *testing.T) {
 	tests := []struct {
 		name string
 		m    *message.Message
@@ -95,7 +95,7 @@ func TestToHalfLeavesOtherMessages(t *testing.T) {
 	}
 }
 
-func TestToHalfReplacesExistingRedirectProperties(t *testing.T) {
+func TestTransactionHalfReplacesRedirectProperties(t *testing.T) {
 	m := sent(props("REAL_TOPIC", "Old", "TRAN_MSG", "true", "REAL_QID", "9"))
 	ToHalf(m)
 	d := message.DecodeProperties(m.Properties)
@@ -141,7 +141,7 @@ func storedHalf(t *testing.T) *message.Message {
 // Commit stores the half in its real topic and queue with REAL_TOPIC,
 // REAL_QID and TRAN_MSG removed, sysflag COMMIT and
 // preparedTransactionOffset = the half's offset; born data kept (§12 3a).
-func TestCommitMessage(t *testing.T) {
+func TestTransactionCommitMessage(t *testing.T) {
 	half := storedHalf(t)
 	c, err := CommitMessage(half)
 	if err != nil {
@@ -177,7 +177,7 @@ func TestCommitMessage(t *testing.T) {
 
 // CHECK_TRANSACTION_STATE carries the half as a stored V1 record with its
 // real topic and queue (remoting.md §6).
-func TestCheckBodyIsTheRecordWithRealTopic(t *testing.T) {
+func TestTransactionCheckBodyIsTheRecordWithRealTopic(t *testing.T) {
 	half := storedHalf(t)
 	b, err := CheckBody(half)
 	if err != nil {
@@ -199,7 +199,7 @@ func TestCheckBodyIsTheRecordWithRealTopic(t *testing.T) {
 	}
 }
 
-func TestOpRecordBody(t *testing.T) {
+func TestTransactionOpRecordBody(t *testing.T) {
 	m := OpMessage(0, []int64{17, 18}, 5, born)
 	if m.Topic != OpTopic || string(m.Body) != "17,18," || prop(t, m.Properties, "TAGS") != "d" {
 		t.Errorf("op = %s %q %q", m.Topic, m.Body, m.Properties)
@@ -220,7 +220,7 @@ func TestOpRecordBody(t *testing.T) {
 	}
 }
 
-func TestRemoveProperties(t *testing.T) {
+func TestTransactionPropertyEdits(t *testing.T) {
 	p := []byte("A\x011\x02bad\x02B\x012\x02\x02A\x013\x02C\x01x\x01y\x02")
 	got := string(removeProperties(p, "A", "C"))
 	if want := "bad\x02B\x012\x02"; got != want {
@@ -232,7 +232,7 @@ func TestRemoveProperties(t *testing.T) {
 }
 
 // decide follows TransactionalMessageServiceImpl.check for one half.
-func TestDecide(t *testing.T) {
+func TestTransactionCheckDecision(t *testing.T) {
 	o := DefaultOptions()
 	const now = int64(1_800_000_000_000)
 	roundStart := now - 10
@@ -296,7 +296,7 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestOptionsValidate(t *testing.T) {
+func TestTransactionOptionsValidate(t *testing.T) {
 	if err := DefaultOptions().Validate(); err != nil {
 		t.Fatal(err)
 	}

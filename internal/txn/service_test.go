@@ -177,7 +177,7 @@ func (e *env) message(topic string, q int32, qo int64) message.Message {
 
 // A committed half becomes a consumable message of its real topic and an op
 // record marks it done (consume-semantics.md §12 step 3a).
-func TestEndCommitStoresTheMessageAndMarksTheHalf(t *testing.T) {
+func TestEndTransactionCommitStoresTheMessageAndMarksTheHalf(t *testing.T) {
 	e := newEnv(t)
 	r := e.half("PG", "hello", "TAGS", "tagA")
 	if err := e.end(r, StateCommit, false); err != nil {
@@ -210,7 +210,7 @@ func TestEndCommitStoresTheMessageAndMarksTheHalf(t *testing.T) {
 }
 
 // A rolled-back half is never delivered (§12 step 3b).
-func TestEndRollbackWritesOnlyTheOpRecord(t *testing.T) {
+func TestEndTransactionRollbackWritesOnlyTheOpRecord(t *testing.T) {
 	e := newEnv(t)
 	r := e.half("PG", "nope")
 	if err := e.end(r, StateRollback, false); err != nil {
@@ -230,7 +230,7 @@ func TestEndRollbackWritesOnlyTheOpRecord(t *testing.T) {
 }
 
 // END_TRANSACTION is validated against the half (EndTransactionProcessor).
-func TestEndValidatesTheRequest(t *testing.T) {
+func TestEndTransactionValidatesTheRequest(t *testing.T) {
 	e := newEnv(t)
 	r := e.half("PG", "v")
 	imm := e.half("PG", "immune", "CHECK_IMMUNITY_TIME_IN_SECONDS", "10")
@@ -280,7 +280,7 @@ func TestEndValidatesTheRequest(t *testing.T) {
 
 // A half left open past transactionTimeOut is checked back: a copy with one
 // more check is appended and the producer asked about the copy (§12 step 4c).
-func TestCheckAsksTheProducerAboutAnOpenHalf(t *testing.T) {
+func TestTransactionCheckAsksTheProducerAboutAnOpenHalf(t *testing.T) {
 	e := newEnv(t)
 	r := e.half("PG", "open", "KEYS", "k1")
 	e.clk.advance(5 * time.Second)
@@ -331,7 +331,7 @@ func TestCheckAsksTheProducerAboutAnOpenHalf(t *testing.T) {
 
 // A producer that keeps answering "unknown" is asked transactionCheckMax
 // times, then the half moves to TRANS_CHECK_MAX_TIME_TOPIC (§12 step 4a).
-func TestCheckGivesUpAfterCheckMax(t *testing.T) {
+func TestTransactionCheckGivesUpAfterCheckMax(t *testing.T) {
 	e := newEnv(t)
 	e.opts.CheckMax = 3
 	e.restart()
@@ -379,7 +379,7 @@ func TestCheckGivesUpAfterCheckMax(t *testing.T) {
 
 // A half stored after the round began waits for the next round, and the
 // round stops at the first half too young to check.
-func TestCheckStopsAtYoungHalves(t *testing.T) {
+func TestTransactionCheckStopsAtYoungHalves(t *testing.T) {
 	e := newEnv(t)
 	e.half("PG", "old")
 	e.clk.advance(4 * time.Second)
@@ -402,7 +402,7 @@ func TestCheckStopsAtYoungHalves(t *testing.T) {
 
 // Progress lives in the offset table and halves in the store, so a broker
 // restart neither loses an open transaction nor re-checks a finished round.
-func TestCheckSurvivesRestart(t *testing.T) {
+func TestTransactionCheckSurvivesRestart(t *testing.T) {
 	e := newEnv(t)
 	r := e.half("PG", "a")
 	e.half("PG", "b")
@@ -432,7 +432,7 @@ func TestCheckSurvivesRestart(t *testing.T) {
 // With CHECK_IMMUNITY_TIME_IN_SECONDS a half is not checked before that
 // time: it is re-appended each round, and dropped once its original offset
 // is ended.
-func TestImmuneHalfIsCarriedUntilEnded(t *testing.T) {
+func TestTransactionImmuneHalfIsCarriedUntilEnded(t *testing.T) {
 	e := newEnv(t)
 	r := e.half("PG", "imm", "CHECK_IMMUNITY_TIME_IN_SECONDS", "60")
 	e.clk.advance(7 * time.Second)
@@ -459,7 +459,7 @@ func TestImmuneHalfIsCarriedUntilEnded(t *testing.T) {
 	}
 }
 
-func TestRunStopsWithContext(t *testing.T) {
+func TestTransactionCheckRunStopsWithContext(t *testing.T) {
 	e := newEnv(t)
 	e.opts.CheckInterval = time.Millisecond
 	e.restart()
@@ -472,5 +472,27 @@ func TestRunStopsWithContext(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return")
+	}
+}
+
+// The broker's put hook (delay levels) applies to the committed message,
+// so a transactional message's DELAY takes effect once it is committed.
+func TestEndTransactionCommitGoesThroughThePutHook(t *testing.T) {
+	e := newEnv(t)
+	e.opts.PutHook = func(m *message.Message) {
+		if m.Topic == "Orders" {
+			m.Topic, m.QueueID = "Delayed", 0
+		}
+	}
+	e.restart()
+	r := e.half("PG", "later", "DELAY", "2")
+	if err := e.end(r, StateCommit, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.bodies("Delayed", 0); len(got) != 1 || got[0] != "later" {
+		t.Errorf("hooked topic holds %v", got)
+	}
+	if got := e.bodies("Orders", 2); len(got) != 0 {
+		t.Errorf("real topic holds %v", got)
 	}
 }
