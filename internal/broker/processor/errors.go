@@ -5,6 +5,7 @@ import (
 
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/txn"
 )
 
 // storeErrorCode maps a store error to a response code; this file is the
@@ -21,4 +22,18 @@ func storeErrorCode(err error) (int32, string) {
 		return protocol.ServiceNotAvailable, err.Error()
 	}
 	return protocol.SystemError, err.Error()
+}
+
+// txnErrorCode maps a txn error to a response code. (It belongs with
+// storeErrorCode in errors.go; kept here while that file has another owner.)
+func txnErrorCode(err error) (int32, string) {
+	switch {
+	case err == nil:
+		return protocol.Success, ""
+	case errors.Is(err, txn.ErrImmunityExpired):
+		return protocol.IllegalOperation, err.Error()
+	case errors.Is(err, txn.ErrNotFound), errors.Is(err, txn.ErrMismatch), errors.Is(err, txn.ErrBadState):
+		return protocol.SystemError, err.Error()
+	}
+	return storeErrorCode(err)
 }

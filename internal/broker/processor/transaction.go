@@ -47,20 +47,6 @@ func (p *Processor) endTransaction(ctx context.Context, _ *remoting.Conn, req *p
 	return resp(req, code, remark)
 }
 
-// txnErrorCode maps a txn error to a response code. (It belongs with
-// storeErrorCode in errors.go; kept here while that file has another owner.)
-func txnErrorCode(err error) (int32, string) {
-	switch {
-	case err == nil:
-		return protocol.Success, ""
-	case errors.Is(err, txn.ErrImmunityExpired):
-		return protocol.IllegalOperation, err.Error()
-	case errors.Is(err, txn.ErrNotFound), errors.Is(err, txn.ErrMismatch), errors.Is(err, txn.ErrBadState):
-		return protocol.SystemError, err.Error()
-	}
-	return storeErrorCode(err)
-}
-
 // TransactionChecker sends CHECK_TRANSACTION_STATE (39, one-way) to a live
 // producer of a group: the broker's txn.Checker.
 type TransactionChecker struct {
