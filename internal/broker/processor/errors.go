@@ -24,8 +24,7 @@ func storeErrorCode(err error) (int32, string) {
 	return protocol.SystemError, err.Error()
 }
 
-// txnErrorCode maps a txn error to a response code. (It belongs with
-// storeErrorCode in errors.go; kept here while that file has another owner.)
+// txnErrorCode maps a txn error to a response code.
 func txnErrorCode(err error) (int32, string) {
 	switch {
 	case err == nil:
