@@ -429,6 +429,13 @@ func (n *node) String() string {
 	return b.String()
 }
 
+// operandString is n as writeOperand writes it, for messages.
+func (n *node) operandString() string {
+	var b strings.Builder
+	n.writeOperand(&b)
+	return b.String()
+}
+
 // write appends n in a form the parser reads back as n.
 func (n *node) write(b *strings.Builder) {
 	switch n.op {
@@ -439,8 +446,13 @@ func (n *node) write(b *strings.Builder) {
 	case opBoolCast:
 		n.kids[0].write(b)
 	case opNeg:
+		// Never "--": that would start a comment.
 		b.WriteByte('-')
-		n.kids[0].writeOperand(b)
+		if k := n.kids[0]; k.op == opConst || k.op == opProp {
+			k.write(b)
+		} else {
+			k.writeParens(b)
+		}
 	case opNot:
 		b.WriteString("NOT ")
 		n.kids[0].writeOperand(b)
@@ -496,17 +508,21 @@ func (n *node) write(b *strings.Builder) {
 }
 
 // writeOperand writes n, in parentheses unless it is a constant, a
-// property, or the negation of one.
+// property or a negation. A negation writes its own parentheses where it
+// needs them, and binds tighter than anything it can be an operand of.
 func (n *node) writeOperand(b *strings.Builder) {
-	switch {
-	case n.op == opConst, n.op == opProp, n.op == opBoolCast,
-		n.op == opNeg && (n.kids[0].op == opConst || n.kids[0].op == opProp):
+	switch n.op {
+	case opConst, opProp, opBoolCast, opNeg:
 		n.write(b)
 	default:
-		b.WriteByte('(')
-		n.write(b)
-		b.WriteByte(')')
+		n.writeParens(b)
 	}
+}
+
+func (n *node) writeParens(b *strings.Builder) {
+	b.WriteByte('(')
+	n.write(b)
+	b.WriteByte(')')
 }
 
 func (v value) write(b *strings.Builder) {

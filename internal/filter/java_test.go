@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The conformance cases in testdata/java_cases.txt were run through Apache
@@ -27,6 +28,7 @@ var (
 	javaClasspath = flag.String("java", "", "classpath of the compiled Java harness; empty skips the live comparison")
 	javaRandom    = flag.Int("random", 0, "with -java: also compare this many random expressions")
 	javaUpdate    = flag.Bool("update", false, "with -java: rewrite testdata/java_cases.txt")
+	javaCorpus    = flag.String("corpus", "", "with -java: also compare the string inputs of this fuzz corpus directory")
 )
 
 // javaPropSets are the messages every conformance case is evaluated on.
@@ -145,7 +147,10 @@ func TestJavaConformance(t *testing.T) {
 			exprs = append(exprs, randomExpr(r))
 		}
 	}
-	java := runJava(t, exprs)
+	if *javaCorpus != "" {
+		exprs = append(exprs, readCorpus(t, *javaCorpus)...)
+	}
+	java := runJava(t, exprs, javaPropSets)
 	bad := 0
 	for i, expr := range exprs {
 		if got := goResult(expr); got != java[i] {
@@ -172,12 +177,12 @@ func TestJavaConformance(t *testing.T) {
 }
 
 // runJava evaluates exprs with the Java harness.
-func runJava(t *testing.T, exprs []string) []string {
+func runJava(t *testing.T, exprs []string, propSets []map[string]string) []string {
 	t.Helper()
 	var in strings.Builder
 	for _, expr := range exprs {
 		in.WriteString(hex.EncodeToString([]byte(expr)))
-		for _, ps := range javaPropSets {
+		for _, ps := range propSets {
 			in.WriteByte('\t')
 			first := true
 			for k, v := range ps {
@@ -299,6 +304,20 @@ func randomExpr(r *rand.Rand) string {
 		}
 		s = string(bs)
 	case 1:
+		// A soup of tokens and near-tokens.
+		soup := []string{"a", "b", "e", "TAGS", "NOT", "not", "AND", "OR", "IN", "IS", "NULL", "TRUE",
+			"BETWEEN", "CONTAINS", "STARTSWITH", "ENDSWITH", "5", "0", "007", "5L", "1.5", ".5", "5.",
+			"1e3", "1e", "0.0", "2147483648", "'x'", "''", "'''", "'x''", "'", "(", ")", ",", "=",
+			"<>", "<", ">", ">=", "<=", "!=", "+", "-", "--", "/*", "*/", "#", ".", "\n", " ", " ", " "}
+		var b strings.Builder
+		for range 1 + r.IntN(12) {
+			b.WriteString(soup[r.IntN(len(soup))])
+			if r.IntN(3) > 0 {
+				b.WriteByte(' ')
+			}
+		}
+		s = b.String()
+	case 2:
 		// Trailing text.
 		tails := []string{" x", " 5", " )", " NOT", " NOT x", " IS", " #", " 'x", " --", " -- c\n", " /*", " AND", " OR 1"}
 		s += tails[r.IntN(len(tails))]
@@ -460,4 +479,171 @@ func (g exprGen) operand(depth int) {
 
 func (g exprGen) str() string {
 	return g.pick("'5'", "'x'", "'abc'", "''", "'x''y'", "'TagA'", "'true'", "'a'", "'1.5'", "' '", "'٣'")
+}
+
+// valueExprs compare the property a, a string, with constants of every Java
+// type and with the property b = "1"; testdata/java_values.txt holds what
+// Java gives for many values of a.
+var valueExprs = []string{
+	"a = 5", "a = 12", "a > 5", "a = -5", "a = 3000000000", "a > 3000000000", "a = -2147483648",
+	"a = 5.0", "a > 1.5", "a < 1.5", "a = TRUE", "a = FALSE", "a > b", "a < b", "a = b",
+	"a CONTAINS '5'", "a IN ('5', '')", "a IS NULL",
+}
+
+const javaValuesFile = "testdata/java_values.txt"
+
+func valueCodes(v string) string {
+	var b strings.Builder
+	for i, expr := range valueExprs {
+		e, err := Compile(expr)
+		if err != nil {
+			panic(err)
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(evalCode(e, map[string]string{"a": v, "b": "1"}))
+	}
+	return b.String()
+}
+
+// TestJavaValueConversions checks Integer.valueOf, Long.valueOf,
+// Double.valueOf and Boolean.valueOf as the comparisons use them.
+func TestJavaValueConversions(t *testing.T) {
+	var values []string
+	if *javaClasspath != "" && *javaUpdate {
+		values = javaCaseValues()
+	} else {
+		f, err := os.ReadFile(javaValuesFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(strings.TrimSuffix(string(f), "\n"), "\n") {
+			if strings.HasPrefix(line, "#") {
+				continue
+			}
+			q, res, ok := strings.Cut(line, "\t")
+			v, err := strconv.Unquote(q)
+			if !ok || err != nil {
+				t.Fatalf("bad line %q", line)
+			}
+			values = append(values, v)
+			want = append(want, res)
+		}
+		if len(values) < 500 {
+			t.Fatalf("only %d values", len(values))
+		}
+		for i, v := range values {
+			if got := valueCodes(v); got != want[i] {
+				t.Errorf("a = %q: got %s, Java %s (for %q)", v, got, want[i], valueExprs)
+			}
+		}
+		if *javaClasspath == "" {
+			return
+		}
+	}
+	if *javaRandom > 0 {
+		r := rand.New(rand.NewPCG(uint64(*javaRandom), 3))
+		for range *javaRandom {
+			values = append(values, randomValue(r))
+		}
+	}
+	sets := make([]map[string]string, len(values))
+	for i, v := range values {
+		sets[i] = map[string]string{"a": v, "b": "1"}
+	}
+	java := runJava(t, valueExprs, sets)
+	// java[i] is "OK" and one code per value; transpose.
+	perExpr := make([][]string, len(valueExprs))
+	for i, line := range java {
+		perExpr[i] = strings.Fields(line)[1:]
+	}
+	var out strings.Builder
+	out.WriteString("# Generated by go test -run TestJava -java=CLASSPATH -update: a value of the\n")
+	out.WriteString("# property a, then what each of valueExprs gives with it (and b = \"1\"), as Apache\n")
+	out.WriteString("# RocketMQ's filter module computed it: T, F, N = NULL, X = exception.\n")
+	bad := 0
+	for j, v := range values {
+		codes := make([]string, len(valueExprs))
+		for i := range valueExprs {
+			codes[i] = perExpr[i][j]
+		}
+		want := strings.Join(codes, " ")
+		if got := valueCodes(v); got != want {
+			if bad++; bad <= 50 {
+				t.Errorf("a = %q: got %s, Java %s", v, got, want)
+			}
+		}
+		if j < len(javaCaseValues()) {
+			fmt.Fprintf(&out, "%q\t%s\n", v, want)
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d values differ from Java", bad, len(values))
+	}
+	if *javaUpdate {
+		if err := os.WriteFile(javaValuesFile, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// javaCaseValues are the values of testdata/java_values.txt.
+func javaCaseValues() []string {
+	values := []string{
+		"", "5", "05", "+5", "-5", "--5", "+-5", " 5", "5 ", "5\t", "\t5", "5.0", "5.", ".5", "5e0",
+		"5E0", "5e", "5e+0", "5e-0", "5d", "5D", "5f", "5F", "5L", "5l", "5dd", "5.0.0", "1_0", "0x5",
+		"0x5p0", "0X5P0", "0x.8p1", "0x1.p1", "0xp1", "0x1", "-0x1p1", "0x1p1d", "NaN", "+NaN", "-NaN",
+		"nan", "NaNd", "Infinity", "-Infinity", "+Infinity", "infinity", "Inf", "12", "١٢", "٥", "۵",
+		"५", "５", "５.０", "𝟓", "5\u00a0", "\u00a05", "\u20005", "\x005", "5\x00", "\x1f5\x1f",
+		"2147483647", "2147483648", "-2147483648", "-2147483649", "3000000000", "9223372036854775807",
+		"9223372036854775808", "-9223372036854775808", "-9223372036854775809", "1e308", "1e309",
+		"-1e309", "1e-400", "4.9e-324", "0", "-0", "0.0", "-0.0", "1.5", "1.50", "1.4999999999999999999",
+		"true", "TRUE", "True", "tRuE", "true ", " true", "false", "yes", "1", "t", "x", "abc", "5abc",
+		"١", "1", "00001", "+", "-", ".", "e5", "0e0", "9999999999999999999999", "4.999999999999999999",
+		"5.000000000000000001", "123456789012345678901234567890", "0.1e1", "50e-1", "0.5e1",
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 1500 {
+		values = append(values, randomValue(r))
+	}
+	return values
+}
+
+// randomValue makes a string that is often close to a number.
+func randomValue(r *rand.Rand) string {
+	parts := []string{"0", "1", "5", "9", "12", "+", "-", ".", "e", "E", "x", "p", "L", "d", "f",
+		"NaN", "Infinity", " ", "\t", "١", "٥", "a", "true", "00", "2147483648", "9223372036854775808"}
+	var b strings.Builder
+	for range 1 + r.IntN(5) {
+		b.WriteString(parts[r.IntN(len(parts))])
+	}
+	return b.String()
+}
+
+// readCorpus returns the first string argument of each entry of a fuzz
+// corpus directory, such as $(go env GOCACHE)/fuzz/<package>/FuzzCompile.
+func readCorpus(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exprs []string
+	for _, ent := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, ent.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if q, ok := strings.CutPrefix(line, "string("); ok {
+				if s, err := strconv.Unquote(strings.TrimSuffix(q, ")")); err == nil && utf8.ValidString(s) {
+					exprs = append(exprs, s)
+				}
+				break
+			}
+		}
+	}
+	return exprs
 }

@@ -104,6 +104,9 @@ func clip(s string) string {
 type lexer struct {
 	src string
 	pos int
+	// noBreak is an offset with no line break at or after it, once one is
+	// known: a "--" after it is two minus signs without another search.
+	noBreak int
 }
 
 // next lexes the token at l.pos. It follows JavaCC's rules: the longest
@@ -120,9 +123,12 @@ func (l *lexer) next() (token, *CompileError) {
 		case c == '-' && i+1 < len(s) && s[i+1] == '-':
 			// A line comment must end with a line break; without one the
 			// longest match is the "-" token.
-			if j := strings.IndexAny(s[i+2:], "\n\r"); j >= 0 {
-				i += 2 + j + 1
-				continue
+			if l.noBreak == 0 || i+2 < l.noBreak {
+				if j := strings.IndexAny(s[i+2:], "\n\r"); j >= 0 {
+					i += 2 + j + 1
+					continue
+				}
+				l.noBreak = i + 2
 			}
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
 			j := strings.Index(s[i+2:], "*/")
@@ -191,6 +197,8 @@ func (l *lexer) next() (token, *CompileError) {
 		t.kind, t.end = tMinus, i+1
 	case c == '!' && i+1 < len(s) && s[i+1] == '=':
 		return token{}, errorAt(s, i, `"!=" is not an operator here; write "<>"`)
+	case c == '.' && i > 0 && isIdentPart(s[i-1]):
+		return token{}, errorAt(s, i, "unexpected character '.': a property name holds only ASCII letters, digits, '_' and '$'")
 	default:
 		r, _ := utf8.DecodeRuneInString(s[i:])
 		return token{}, errorAt(s, i, fmt.Sprintf("unexpected character %q", r))
@@ -264,12 +272,18 @@ func exponentEnd(s string, i int) int {
 }
 
 // lexString returns the end of the string constant opening at s[i]:
-// "'" ( "''" | ~["'"] )* "'". Inside, quotes come in runs; a run of odd
-// length closes the string with its last quote. A run of even length is
-// escaped quotes, but a longest match may also close the string on the run's
-// second-to-last quote: when no later run closes the string before the end of
-// the input, that is where JavaCC's token ends, so 'a'''' lexes as 'a''' and a
-// lone quote.
+//
+//	"'" ( "''" | ~["'"] )* "'"
+//
+// Inside, quotes come in runs. A run of odd length closes the string with its
+// last quote. A run of even length is escaped quotes, but a longest match may
+// also close the string on the run's second-to-last quote: when no later run
+// closes the string before the end of the input, that is where JavaCC's token
+// ends, so
+//
+//	'a''''
+//
+// lexes as a constant holding an a and a quote, then a lone quote.
 func lexString(s string, i int) (end int, ok bool) {
 	last := -1 // end of the longest valid constant seen so far
 	j := i + 1

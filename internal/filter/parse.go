@@ -7,11 +7,16 @@ import (
 	"strings"
 )
 
-// MaxDepth bounds how deeply an expression may nest: parentheses, prefix
-// operators and chained comparisons each add a level. Java has no such
-// limit and fails with a stack overflow somewhere in the low thousands
-// instead; Compile rejects deeper expressions.
+// MaxDepth bounds the depth of an expression's tree, in operators: "a = 1"
+// is 2 levels deep, "NOT (a = 1)" 3; parentheses add none, and a chain of
+// ANDs or ORs counts as one operator. Parentheses and prefix operators may
+// nest up to 2*MaxDepth+2 deep, enough for String's form of any expression
+// Compile accepts. Java has no such limits; it runs out of stack somewhere
+// past a thousand nested parentheses instead.
 const MaxDepth = 1000
+
+// maxNesting bounds the recursion of the parser.
+const maxNesting = 2*MaxDepth + 2
 
 // CompileError is the error Compile returns, for bad syntax and for
 // expressions RocketMQ's parser refuses to build, such as "a > 'x'".
@@ -43,12 +48,11 @@ func errorAt(src string, offset int, msg string) *CompileError {
 }
 
 // Compile parses a SQL92 selector as RocketMQ's broker does
-// (SelectorParser.parse) and returns the expression, or a *CompileError.
-// Compile accepts exactly what Java accepts, with two exceptions: nesting
-// deeper than MaxDepth, and invalid UTF-8, which Java never sees because it
-// decodes the expression first. Like Java it stops at the first token that
-// cannot continue a complete expression and ignores the rest of the text
-// (see the package documentation).
+// (SelectorParser.parse) and returns the compiled expression, or a
+// *CompileError. It accepts exactly the expressions Java accepts, except
+// those nested deeper than MaxDepth. Like Java, it stops at the first token
+// that cannot continue a complete expression and ignores the rest of the
+// text (see the package documentation).
 func Compile(expr string) (*Expr, error) {
 	p := parser{lx: lexer{src: expr}}
 	n := p.orExpr()
@@ -56,6 +60,9 @@ func Compile(expr string) (*Expr, error) {
 		n = p.asBoolean(n)
 	}
 	if n == nil {
+		if p.err == nil {
+			panic("filter: the parser failed without saying why")
+		}
 		return nil, p.err
 	}
 	e := &Expr{root: n}
@@ -173,21 +180,30 @@ func (p *parser) andExpr() *node {
 
 // logic builds AND or OR. A chain becomes one node with every operand:
 // left to right with short circuits, three-valued AND and OR are
-// associative, so this evaluates as Java's nested pairs do.
+// associative, so this evaluates as Java's nested pairs do. The chain grows
+// in place, so a long one compiles in linear time.
 func (p *parser) logic(o op, left, right *node) *node {
 	l, r := p.asBoolean(left), p.asBoolean(right)
 	if l == nil || r == nil {
 		return nil
 	}
-	n := &node{op: o, pos: left.pos}
-	for _, k := range [2]*node{l, r} {
-		if k.op == o {
-			n.kids = append(n.kids, k.kids...)
-		} else {
-			n.kids = append(n.kids, k)
-		}
+	n := l
+	if l.op != o {
+		n = &node{op: o, pos: l.pos, depth: l.depth + 1, kids: []*node{l}}
 	}
-	return p.check(n)
+	add := []*node{r}
+	if r.op == o {
+		add = r.kids
+	}
+	for _, k := range add {
+		n.kids = append(n.kids, k)
+		n.depth = max(n.depth, k.depth+1)
+	}
+	if n.depth > MaxDepth {
+		p.fail(n.pos, fmt.Sprintf("expression more than %d operators deep", MaxDepth))
+		return nil
+	}
+	return n
 }
 
 // equalityExpr: comparisonExpr ( "=" comparisonExpr | "<>" comparisonExpr
@@ -246,7 +262,7 @@ func (p *parser) equality(o op, t token, left, right *node) *node {
 		}
 	}
 	if left.op == opConst && right.op == opConst && left.val.k == kBool && right.val.k != kBool {
-		p.fail(t.pos, fmt.Sprintf("%s cannot be compared with %s", left, right))
+		p.fail(t.pos, fmt.Sprintf("%s cannot be compared with %s", left.operandString(), right.operandString()))
 		return nil
 	}
 	return p.check(&node{op: o, pos: left.pos, kids: []*node{left, right}})
@@ -328,7 +344,7 @@ func (p *parser) ordering(o op, left, right *node) *node {
 
 func (p *parser) orderable(o op, n *node) bool {
 	if (n.op == opConst && !n.val.isNumber()) || n.isBoolean() {
-		p.fail(n.pos, fmt.Sprintf("%s cannot be compared with %s; only numbers can", n, opSymbols[o]))
+		p.fail(n.pos, fmt.Sprintf("%s cannot be compared with %s; only numbers can", n.operandString(), opSymbols[o]))
 		return false
 	}
 	return true
@@ -400,7 +416,7 @@ func (p *parser) in(neg bool, t token, v *node) *node {
 		return nil
 	}
 	if v.op != opProp {
-		p.fail(v.pos, fmt.Sprintf("IN needs a property name on its left, not %s", v))
+		p.fail(v.pos, fmt.Sprintf("IN needs a property name on its left, not %s", v.operandString()))
 		return nil
 	}
 	o := opIn
@@ -428,8 +444,8 @@ func (p *parser) unaryExpr() *node {
 	if !ok {
 		return nil
 	}
-	if p.depth > MaxDepth {
-		p.fail(t.pos, fmt.Sprintf("expression nested more than %d levels deep", MaxDepth))
+	if p.depth > maxNesting {
+		p.fail(t.pos, fmt.Sprintf("parentheses and prefix operators nested more than %d levels deep", maxNesting))
 		return nil
 	}
 	switch t.kind {
@@ -466,7 +482,7 @@ func (p *parser) primaryExpr() *node {
 		return nil
 	}
 	text := p.lx.src[t.pos:t.end]
-	n := &node{op: opConst, pos: t.pos}
+	n := &node{op: opConst, pos: t.pos, depth: 1}
 	switch t.kind {
 	case tString:
 		n.val = value{k: kString, s: t.str}
@@ -552,7 +568,7 @@ func (p *parser) check(n *node) *node {
 		d = max(d, int(k.depth))
 	}
 	if d+1 > MaxDepth {
-		p.fail(n.pos, fmt.Sprintf("expression nested more than %d levels deep", MaxDepth))
+		p.fail(n.pos, fmt.Sprintf("expression more than %d operators deep", MaxDepth))
 		return nil
 	}
 	n.depth = int32(d + 1)
