@@ -15,15 +15,21 @@ import (
 	"unicode/utf8"
 )
 
-// The conformance cases in testdata/java_cases.txt were run through Apache
-// RocketMQ's own filter module (SelectorParser and the expression classes,
-// filter/src/main/java in apache/rocketmq), driven by testdata/Harness.java.
-// To run them against Java again, or many random ones:
+// The conformance cases in testdata/java_cases.txt and java_values.txt were
+// run through Apache RocketMQ's own filter module (SelectorParser and the
+// expression classes, filter/src/main/java in apache/rocketmq, 5.3.3+ at
+// commit 8fc57f1) by testdata/java/Harness.java. To run them against Java
+// again, with a checkout of apache/rocketmq in $RMQ:
 //
-//	mkdir -p /tmp/jf && javac -d /tmp/jf testdata/Harness.java <rocketmq filter sources> <Guava or a stub of its Cache>
-//	go test -run TestJava -java=/tmp/jf              # compare the file with Java
-//	go test -run TestJava -java=/tmp/jf -random=100000 # and that many random cases
-//	go test -run TestJava -java=/tmp/jf -update      # rewrite the file
+//	mkdir -p /tmp/jf && javac -nowarn -d /tmp/jf \
+//		$(find testdata/java $RMQ/filter/src/main/java -name '*.java' \
+//			-not -path '*/util/*' -not -name 'Filter*.java' -not -name SqlFilter.java)
+//	go test -run TestJava -java=/tmp/jf                  # compare the files with Java
+//	go test -run TestJava -java=/tmp/jf -random=100000   # and many random cases
+//	go test -run TestJava -java=/tmp/jf -corpus=$(go env GOCACHE)/fuzz/github.com/quiver-mq/quiver/internal/filter/FuzzCompile
+//	go test -run TestJava -java=/tmp/jf -update          # rewrite the files
+//
+// testdata/java holds a stub of the one Guava class the parser imports.
 var (
 	javaClasspath = flag.String("java", "", "classpath of the compiled Java harness; empty skips the live comparison")
 	javaRandom    = flag.Int("random", 0, "with -java: also compare this many random expressions")
@@ -77,6 +83,13 @@ func mapProps(m map[string]string) func(string) (string, bool) {
 		v, ok := m[name]
 		return v, ok
 	}
+}
+
+// tooDeep reports whether Compile rejects expr for exceeding MaxDepth,
+// where Java has no limit but its stack.
+func tooDeep(expr string) bool {
+	_, err := Compile(expr)
+	return err != nil && strings.Contains(err.Error(), " deep")
 }
 
 func goResult(expr string) string {
@@ -153,7 +166,7 @@ func TestJavaConformance(t *testing.T) {
 	java := runJava(t, exprs, javaPropSets)
 	bad := 0
 	for i, expr := range exprs {
-		if got := goResult(expr); got != java[i] {
+		if got := goResult(expr); got != java[i] && !tooDeep(expr) {
 			if bad++; bad <= 50 {
 				t.Errorf("%q: got %s, Java %s", expr, got, java[i])
 			}

@@ -317,13 +317,13 @@ func (p *parser) comparisonExpr() *node {
 			}
 			o := stringOps[t.kind]
 			if neg {
-				o++
+				o++ // each NOT form follows its operator
 			}
 			left = p.check(&node{op: o, pos: left.pos, kids: []*node{left}, str: s.str})
 		case tBetween:
 			left = p.between(neg, t, left)
 		case tIn:
-			left = p.in(neg, t, left)
+			left = p.in(neg, left)
 		}
 	}
 	return nil
@@ -392,7 +392,7 @@ func (p *parser) between(neg bool, t token, v *node) *node {
 }
 
 // in parses the list after [NOT] IN. Its left side must be a property.
-func (p *parser) in(neg bool, t token, v *node) *node {
+func (p *parser) in(neg bool, v *node) *node {
 	if _, ok := p.expect(tLParen, `"(" after IN`); !ok {
 		return nil
 	}

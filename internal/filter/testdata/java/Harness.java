@@ -4,8 +4,14 @@ import java.util.*;
 import org.apache.rocketmq.filter.expression.*;
 import org.apache.rocketmq.filter.parser.SelectorParser;
 
+// The conformance harness for package filter: it runs selectors through Apache
+// RocketMQ's own filter module (org.apache.rocketmq.filter.parser and
+// .expression, from filter/src/main/java of apache/rocketmq) so the Go tests
+// can compare. See java_test.go for how to build and run it.
+//
 // Reads lines: hex(expr) [TAB propset]*, propset = "" or hex(name)=hex(value)(,hex(name)=hex(value))*
-// Writes: ERR or OK, then one of T F N X per propset, space separated.
+// Writes: ERR or OK, then one of T F N X per propset, space separated: TRUE,
+// FALSE, null, or an exception.
 public class Harness {
   static String unhex(String h) {
     byte[] b = new byte[h.length() / 2];
