@@ -179,13 +179,19 @@ func TestPullConsumerWithOffsets(t *testing.T) {
 	ctx := context.Background()
 	const n = 40
 	var mq primitive.MessageQueue
+	perQueue := map[int]int64{}
 	for i := range n {
 		r, err := p.SendSync(ctx, primitive.NewMessage("TopicPull", []byte(fmt.Sprintf("p-%d", i))))
 		if err != nil {
 			t.Fatal(err)
 		}
 		mq = *r.MessageQueue
+		perQueue[mq.QueueId]++
 	}
+	// Sends are acknowledged before the dispatcher makes them readable.
+	waitFor(t, 5*time.Second, "all messages readable", func() bool {
+		return s.Broker().Store().MaxOffset("TopicPull", int32(mq.QueueId)) == perQueue[mq.QueueId]
+	})
 	pc, err := rocketmq.NewPullConsumer(
 		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{s.NamesrvAddr()})),
 		consumer.WithGroupName("CGPull"),
