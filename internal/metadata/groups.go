@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/metadata/jsonfile"
@@ -139,13 +136,8 @@ type Groups struct {
 	path       string
 	autoCreate bool
 	now        func() time.Time
-
-	write sync.Mutex // serialises changes and their file writes; taken before mu
-
-	mu        sync.RWMutex
-	table     map[string]SubscriptionGroupConfig // replaced, never mutated, once installed
-	forbidden json.RawMessage
-	version   DataVersion
+	forbidden  json.RawMessage // kept as read; set once at open
+	versioned[SubscriptionGroupConfig]
 }
 
 // OpenGroups loads dir/subscriptionGroup.json (or its backup), adds the
@@ -160,7 +152,7 @@ func OpenGroups(fs vfs.FS, dir string, autoCreate bool) (*Groups, error) {
 		path:       filepath.Join(dir, GroupsFile),
 		autoCreate: autoCreate,
 		now:        time.Now,
-		table:      map[string]SubscriptionGroupConfig{},
+		versioned:  versioned[SubscriptionGroupConfig]{table: map[string]SubscriptionGroupConfig{}},
 	}
 	var f groupsFile
 	from, err := jsonfile.Read(fs, g.path, func(b []byte) error {
@@ -201,54 +193,31 @@ func OpenGroups(fs vfs.FS, dir string, autoCreate bool) (*Groups, error) {
 	return g, nil
 }
 
-// update runs fn on a copy of the table; if fn reports a change, it writes
-// the copy with the next DataVersion and then installs it. g.write must be
-// held.
+// update runs fn on a copy of the table and persists and installs the
+// result if fn changed it. g.write must be held.
 func (g *Groups) update(fn func(tab map[string]SubscriptionGroupConfig) (changed bool)) error {
-	g.mu.RLock()
-	tab, ver, forbidden := maps.Clone(g.table), g.version, g.forbidden
-	g.mu.RUnlock()
-	if !fn(tab) {
+	return g.versioned.update(g.now(), func(tab map[string]SubscriptionGroupConfig, ver DataVersion) error {
+		data, err := jsonfile.Marshal(groupsFile{SubscriptionGroupTable: tab, ForbiddenTable: g.forbidden, DataVersion: ver})
+		if err == nil {
+			err = jsonfile.Write(g.fs, g.path, data)
+		}
+		if err != nil {
+			return fmt.Errorf("metadata: persist subscription groups: %w", err)
+		}
 		return nil
-	}
-	ver = ver.next(g.now())
-	data, err := jsonfile.Marshal(groupsFile{SubscriptionGroupTable: tab, ForbiddenTable: forbidden, DataVersion: ver})
-	if err == nil {
-		err = jsonfile.Write(g.fs, g.path, data)
-	}
-	if err != nil {
-		return fmt.Errorf("metadata: persist subscription groups: %w", err)
-	}
-	g.mu.Lock()
-	g.table, g.version = tab, ver
-	g.mu.Unlock()
-	return nil
+	}, fn)
 }
 
 // Get returns the config of a group.
-func (g *Groups) Get(name string) (SubscriptionGroupConfig, bool) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	c, ok := g.table[name]
-	return c, ok
-}
+func (g *Groups) Get(name string) (SubscriptionGroupConfig, bool) { return g.get(name) }
 
 // All returns every group, sorted by name.
 func (g *Groups) All() []SubscriptionGroupConfig {
-	g.mu.RLock()
-	tab := g.table
-	g.mu.RUnlock()
-	out := slices.Collect(maps.Values(tab))
-	slices.SortFunc(out, func(a, b SubscriptionGroupConfig) int { return strings.Compare(a.GroupName, b.GroupName) })
-	return out
+	return g.all(func(c SubscriptionGroupConfig) string { return c.GroupName })
 }
 
 // DataVersion returns the version of the current table.
-func (g *Groups) DataVersion() DataVersion {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.version
-}
+func (g *Groups) DataVersion() DataVersion { return g.dataVersion() }
 
 // Put creates or replaces a group (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP) and
 // writes the file. It fails with ErrInvalidGroup for a bad name or negative

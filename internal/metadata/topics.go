@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/metadata/jsonfile"
@@ -55,12 +53,7 @@ type Topics struct {
 	path   string
 	def    TopicDefaults
 	system map[string]bool // names created at start; immutable
-
-	write sync.Mutex // serialises changes and their file writes; taken before mu
-
-	mu      sync.RWMutex
-	table   map[string]TopicConfig // replaced, never mutated, once installed
-	version DataVersion
+	versioned[TopicConfig]
 }
 
 // OpenTopics loads dir/topics.json (or its backup), adds the system topics
@@ -83,10 +76,10 @@ func OpenTopics(fs vfs.FS, dir string, def TopicDefaults) (*Topics, error) {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
 	t := &Topics{
-		fs:    fs,
-		path:  filepath.Join(dir, TopicsFile),
-		def:   def,
-		table: map[string]TopicConfig{},
+		fs:        fs,
+		path:      filepath.Join(dir, TopicsFile),
+		def:       def,
+		versioned: versioned[TopicConfig]{table: map[string]TopicConfig{}},
 	}
 	var w TopicConfigWrapper
 	from, err := jsonfile.Read(fs, t.path, func(b []byte) error {
@@ -178,54 +171,31 @@ func (d TopicDefaults) systemTopics() []TopicConfig {
 	return list
 }
 
-// update runs fn on a copy of the table; if fn reports a change, it writes
-// the copy with the next DataVersion to the file and then installs it, so
-// readers never see a change the file does not hold. t.write must be held.
+// update runs fn on a copy of the table and persists and installs the
+// result if fn changed it. t.write must be held.
 func (t *Topics) update(fn func(tab map[string]TopicConfig) (changed bool)) error {
-	t.mu.RLock()
-	tab, ver := maps.Clone(t.table), t.version
-	t.mu.RUnlock()
-	if !fn(tab) {
+	return t.versioned.update(t.def.Now(), func(tab map[string]TopicConfig, ver DataVersion) error {
+		data, err := jsonfile.Marshal(TopicConfigWrapper{TopicConfigTable: tab, DataVersion: ver})
+		if err == nil {
+			err = jsonfile.Write(t.fs, t.path, data)
+		}
+		if err != nil {
+			return fmt.Errorf("metadata: persist topics: %w", err)
+		}
 		return nil
-	}
-	ver = ver.next(t.def.Now())
-	data, err := jsonfile.Marshal(TopicConfigWrapper{TopicConfigTable: tab, DataVersion: ver})
-	if err == nil {
-		err = jsonfile.Write(t.fs, t.path, data)
-	}
-	if err != nil {
-		return fmt.Errorf("metadata: persist topics: %w", err)
-	}
-	t.mu.Lock()
-	t.table, t.version = tab, ver
-	t.mu.Unlock()
-	return nil
+	}, fn)
 }
 
 // Get returns the config of a topic.
-func (t *Topics) Get(name string) (TopicConfig, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	tc, ok := t.table[name]
-	return tc, ok
-}
+func (t *Topics) Get(name string) (TopicConfig, bool) { return t.get(name) }
 
 // All returns every topic, sorted by name.
 func (t *Topics) All() []TopicConfig {
-	t.mu.RLock()
-	tab := t.table
-	t.mu.RUnlock()
-	out := slices.Collect(maps.Values(tab))
-	slices.SortFunc(out, func(a, b TopicConfig) int { return strings.Compare(a.TopicName, b.TopicName) })
-	return out
+	return t.all(func(tc TopicConfig) string { return tc.TopicName })
 }
 
 // DataVersion returns the version of the current table.
-func (t *Topics) DataVersion() DataVersion {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.version
-}
+func (t *Topics) DataVersion() DataVersion { return t.dataVersion() }
 
 // SerializeWrapper returns the table and its version as one consistent
 // snapshot, in the shape REGISTER_BROKER carries as
