@@ -94,6 +94,8 @@ func quiverRules() archRules {
 			// The embeddable all-in-one server: roles wired as `quiver serve` does.
 			{prefix: "server", rank: rankCmd},
 			{prefix: "internal/lint", rank: rankCmd},
+			// The load generator behind `quiver bench`: tooling.
+			{prefix: "internal/bench", rank: rankCmd},
 		},
 		// The store and everything under it never see a frame, a
 		// connection or a gRPC type.

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quiver-mq/quiver/internal/bench"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Drive a broker over Remoting: produce, consume, e2e latency, standard workloads",
+		Long: "bench is a load generator speaking RocketMQ Remoting with its own lean client.\n" +
+			"Progress goes to stderr once a second; the summary to stdout, or with --json one\n" +
+			"JSON object per workload on stdout (the workload's headline result last).",
+	}
+	cmd.AddCommand(newBenchRunCmd("produce"), newBenchRunCmd("consume"), newBenchRunCmd("e2e"), newBenchWorkloadCmd())
+	return cmd
+}
+
+func newBenchRunCmd(kind string) *cobra.Command {
+	c := bench.DefaultConfig()
+	var asJSON bool
+	short := map[string]string{
+		"produce": "Send messages (closed loop, windowed or paced) and report acked msg/s and send→ack latency",
+		"consume": "Drain a topic from its first message with PULL and report msg/s",
+		"e2e":     "Consume with long polling while producing; report publish→consume latency",
+	}[kind]
+	cmd := &cobra.Command{
+		Use:   kind,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			c.Name = kind
+			c.Progress = cmd.ErrOrStderr()
+			if err := c.Validate(); err != nil {
+				return err
+			}
+			var tgt *bench.Target
+			var err error
+			if c.Topic == "" || kind != "consume" {
+				if c.Topic == "" {
+					c.Topic = bench.FreshTopic("bench-" + kind)
+				}
+				tgt, err = bench.Prepare(ctx, c.Namesrv, c.Topic, c.Queues)
+			} else {
+				tgt, err = routeOnly(ctx, c)
+			}
+			if err != nil {
+				return err
+			}
+			var r bench.Result
+			switch kind {
+			case "produce":
+				r, err = bench.Produce(ctx, c, tgt)
+			case "consume":
+				r, err = bench.Consume(ctx, c, tgt)
+			default:
+				r, err = bench.E2E(ctx, c, tgt)
+			}
+			if perr := printResults(cmd, []bench.Result{r}, asJSON); err == nil {
+				err = perr
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Namesrv, "namesrv", "127.0.0.1:9876", "name server address")
+	f.StringVar(&c.Topic, "topic", "", "topic (default: a fresh one, created with --queues queues; consume needs an existing one)")
+	f.StringVar(&c.Group, "group", "", "consumer group (default: derived from the topic)")
+	f.IntVar(&c.Size, "size", c.Size, "message body bytes")
+	f.IntVar(&c.Producers, "producers", c.Producers, "producers, one TCP connection each")
+	f.IntVar(&c.Window, "window", c.Window, "in-flight sends per producer (1 = closed loop)")
+	f.IntVar(&c.Count, "count", 0, "messages in total (0 = bounded by --duration only)")
+	f.DurationVar(&c.Duration, "duration", c.Duration, "wall-clock bound")
+	f.Float64Var(&c.Rate, "rate", 0, "msg/s over all producers on an absolute schedule (0 = unpaced)")
+	f.DurationVar(&c.Warmup, "warmup", 0, "e2e: leading period left out of the percentiles")
+	f.IntVar(&c.Queues, "queues", c.Queues, "queues of the created topic")
+	f.IntVar(&c.Batch, "batch", c.Batch, "pull batch")
+	f.IntVar(&c.CommitEvery, "commit-every", 0, "commit a queue's offset every N messages (0 = after every batch)")
+	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object on stdout")
+	return cmd
+}
+
+func routeOnly(ctx context.Context, c bench.Config) (*bench.Target, error) {
+	qs, err := bench.RouteOf(ctx, c.Namesrv, c.Topic)
+	if err != nil {
+		return nil, err
+	}
+	return &bench.Target{Namesrv: c.Namesrv, Topic: c.Topic, Queues: qs}, nil
+}
+
+func newBenchWorkloadCmd() *cobra.Command {
+	var (
+		o      bench.WorkloadOptions
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "workload NAME",
+		Short: "Run a workload of WORKLOADS.md: W1 W2 W2p W3 W3b W4 W5 W6a (W6b, W7, W8: not yet)",
+		Long: "workload runs one standard workload against a fresh topic, with the counts and\n" +
+			"bounds of WORKLOADS.md. W5 expects a broker started with `quiver serve --sync-flush`.\n" +
+			"W3 fills 1,000,000 messages (W2p method) and drains them twice with PULL batch 32:\n" +
+			"W3 commits offsets per batch, W3b every 100 messages (no POP in remoting yet).\n" +
+			"W6a (and W3 with --broker-pid) reports broker VmRSS, RssAnon, RssFile from /proc.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			o.Out = cmd.ErrOrStderr()
+			rs, err := bench.Workload(ctx, args[0], o)
+			if len(rs) > 0 {
+				if perr := printResults(cmd, rs, asJSON); err == nil {
+					err = perr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Namesrv, "namesrv", "127.0.0.1:9876", "name server address")
+	f.IntVar(&o.Count, "count", 0, "override the workload's message count (and W3's backlog)")
+	f.DurationVar(&o.Duration, "duration", 0, "override the workload's wall-clock bound")
+	f.IntVar(&o.BrokerPID, "broker-pid", 0, "broker process id, for RSS (W6a, W3)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per result on stdout, the workload's last")
+	return cmd
+}
+
+func printResults(cmd *cobra.Command, rs []bench.Result, asJSON bool) error {
+	var summary io.Writer = cmd.OutOrStdout()
+	if asJSON {
+		summary = cmd.ErrOrStderr()
+	}
+	for _, r := range rs {
+		fmt.Fprintln(summary, r.Summary())
+	}
+	if !asJSON {
+		return nil
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	for _, r := range rs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

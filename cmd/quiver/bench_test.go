@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/quiver-mq/quiver/server"
+)
+
+func TestBenchJSONLastLineHasTheFields(t *testing.T) {
+	s, err := server.Start(server.Options{DataDir: t.TempDir(), NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, args := range [][]string{
+		{"bench", "produce", "--count", "300", "--window", "4"},
+		{"bench", "e2e", "--count", "300", "--rate", "3000", "--window", "8"},
+		{"bench", "workload", "W2p", "--count", "300"},
+	} {
+		var out, errb bytes.Buffer
+		root := newRootCmd(&out)
+		root.SetErr(&errb)
+		root.SetArgs(append(args, "--namesrv", s.NamesrvAddr(), "--json"))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		var m map[string]any
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+			t.Fatalf("%v: last line %q: %v", args, lines[len(lines)-1], err)
+		}
+		for _, k := range []string{"workload", "msgs", "seconds", "msgs_per_sec", "mib_per_sec", "p50_us", "p99_us", "p999_us", "max_us"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%v: JSON lacks %q: %s", args, k, lines[len(lines)-1])
+			}
+		}
+		if m["msgs"].(float64) != 300 {
+			t.Errorf("%v: msgs = %v, want 300", args, m["msgs"])
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quiver-mq/quiver/internal/remoting"
+)
+
+// consumeOpts steer consumeRun.
+type consumeOpts struct {
+	want       int64         // stop once this many were consumed; 0 = no bound
+	hold       time.Duration // long-polling hold; 0 = stop a queue when it is drained
+	onBody     func(rec *recorder, body []byte, now time.Time)
+	started    chan struct{} // closed once every queue's first pull is sent
+	deadline   time.Time
+	consumed   *atomic.Int64
+	commitWait bool
+}
+
+// consumeRun pulls every queue of tgt over one connection (one goroutine
+// per queue, so 8 pulls may be in flight), from offset 0, committing
+// offsets as cfg.CommitEvery says; it returns the committed offsets' sum.
+func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consumeOpts) (int64, error) {
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	conn, err := cl.Conn(ctx, tgt.Queues[0].Addr)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+		ready    sync.WaitGroup
+	)
+	ctx, cancel := context.WithDeadline(ctx, o.deadline)
+	defer cancel()
+	ready.Add(len(tgt.Queues))
+	for _, q := range tgt.Queues {
+		rec := m.recorder()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := conn
+			if q.Addr != tgt.Queues[0].Addr {
+				var err error
+				if c, err = cl.Conn(ctx, q.Addr); err != nil {
+					ready.Done()
+					errMu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					errMu.Unlock()
+					return
+				}
+			}
+			var off, lastCommit int64
+			empty := 0
+			first := true
+			for ctx.Err() == nil && (o.want == 0 || o.consumed.Load() < o.want) {
+				pctx, pcancel := context.WithTimeout(ctx, o.hold+10*time.Second)
+				if first {
+					ready.Done()
+					first = false
+				}
+				res, err := pull(pctx, c, cfg.Group, tgt.Topic, q, off, cfg.Batch, o.hold)
+				pcancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						errMu.Lock()
+						firstErr = errors.Join(firstErr, err)
+						errMu.Unlock()
+					}
+					break
+				}
+				now := time.Now()
+				if o.onBody != nil {
+					for _, b := range res.bodies {
+						o.onBody(rec, b, now)
+					}
+				}
+				if !o.needsRecord() {
+					rec.count(len(res.bodies))
+				}
+				o.consumed.Add(int64(len(res.bodies)))
+				off = res.next
+				if res.found && (cfg.CommitEvery == 0 || off-lastCommit >= int64(cfg.CommitEvery)) {
+					if err := commit(ctx, c, cfg.Group, tgt.Topic, q, off, false); err == nil {
+						lastCommit = off
+					}
+				}
+				if res.found {
+					empty = 0
+				} else if o.hold == 0 && o.want == 0 {
+					// Drained, unless the dispatcher is a little behind
+					// the acks: look a few more times first.
+					if empty++; empty >= 5 {
+						break
+					}
+					time.Sleep(10 * time.Millisecond)
+				} else if o.hold == 0 {
+					time.Sleep(time.Millisecond) // behind the dispatcher
+				}
+			}
+			if first {
+				ready.Done()
+			}
+			// The final commit waits for the broker, so the check below
+			// sees it.
+			if off > 0 {
+				cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := commit(cctx, c, cfg.Group, tgt.Topic, q, off, true); err != nil {
+					errMu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					errMu.Unlock()
+				}
+				ccancel()
+			}
+		}()
+	}
+	if o.started != nil {
+		go func() { ready.Wait(); close(o.started) }()
+	}
+	wg.Wait()
+	var sum int64
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	for _, q := range tgt.Queues {
+		c, err := cl.Conn(cctx, q.Addr)
+		if err != nil {
+			return sum, errors.Join(firstErr, err)
+		}
+		off, err := committed(cctx, c, cfg.Group, tgt.Topic, q)
+		if err != nil {
+			return sum, errors.Join(firstErr, err)
+		}
+		sum += off
+	}
+	return sum, firstErr
+}
+
+func (o *consumeOpts) needsRecord() bool { return o.onBody != nil }
+
+// Consume drains tgt from its first message with one consumer (one
+// connection), pulling cfg.Batch at a time and committing offsets as
+// cfg.CommitEvery says, until cfg.Count messages (when set) or until every
+// queue is drained, or cfg.Duration passes.
+func Consume(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
+	cfg.fill()
+	m := newMeter(cfg.Name, cfg.Size, cfg.Progress)
+	var consumed atomic.Int64
+	m.begin()
+	sum, err := consumeRun(ctx, cfg, tgt, m, consumeOpts{
+		want: int64(cfg.Count), deadline: m.start.Add(cfg.Duration), consumed: &consumed,
+	})
+	_, n, el := m.end()
+	r := Result{Workload: cfg.Name, Topic: tgt.Topic, Batch: cfg.Batch, Committed: &sum}
+	r.setRate(n, el, cfg.Size)
+	return r, err
+}
+
+// E2E starts a long-polling consumer, then producers (paced when cfg.Rate
+// is set), and measures publish-to-consume latency from the due send time
+// stamped in the first 8 body bytes (the actual send time is in the next 8).
+// Messages due before cfg.Warmup has passed count in msgs, not in the
+// percentiles.
+func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
+	cfg.fill()
+	if cfg.Size < 16 {
+		cfg.Size = 16
+	}
+	m := newMeter(cfg.Name, cfg.Size, cfg.Progress)
+	var (
+		consumed atomic.Int64
+		warmEnd  atomic.Int64
+		amu      sync.Mutex
+		actual   Histogram
+	)
+	onBody := func(rec *recorder, b []byte, now time.Time) {
+		if len(b) < 16 {
+			rec.count(1)
+			return
+		}
+		due := int64(binary.LittleEndian.Uint64(b))
+		sent := int64(binary.LittleEndian.Uint64(b[8:]))
+		if due < warmEnd.Load() {
+			rec.count(1)
+			return
+		}
+		rec.record(time.Duration(now.UnixNano() - due))
+		amu.Lock()
+		actual.Record(now.UnixNano() - sent)
+		amu.Unlock()
+	}
+	cctx, stopConsumer := context.WithCancel(ctx)
+	defer stopConsumer()
+	started := make(chan struct{})
+	type out struct {
+		sum int64
+		err error
+	}
+	done := make(chan out, 1)
+	m.begin()
+	go func() {
+		sum, err := consumeRun(cctx, cfg, tgt, m, consumeOpts{
+			hold: time.Second, onBody: onBody, started: started, consumed: &consumed,
+			deadline: time.Now().Add(cfg.Duration + cfg.Warmup + 60*time.Second),
+		})
+		done <- out{sum, err}
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	time.Sleep(20 * time.Millisecond) // let the first pulls reach the broker and park
+	pcfg := cfg
+	pcfg.Duration = cfg.Duration + cfg.Warmup
+	pm := newMeter(cfg.Name+"-produce", cfg.Size, nil)
+	pm.begin()
+	sch := newSchedule(pcfg, pm.start)
+	sch.stamp = true
+	warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
+	errs, perr := produceRun(ctx, pcfg, tgt, pm, sch)
+	_, produced, _ := pm.end()
+	wait := time.After(30 * time.Second)
+	for consumed.Load() < produced {
+		select {
+		case <-wait:
+			stopConsumer()
+		case <-time.After(5 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	stopConsumer()
+	o := <-done
+	h, n, el := m.end()
+	late := sch.late.Load()
+	r := Result{
+		Workload: cfg.Name, Topic: tgt.Topic, Errors: errs, Producers: cfg.Producers, Window: cfg.Window,
+		Batch: cfg.Batch, RateTarget: cfg.Rate, LateSends: &late, Committed: &o.sum, Produced: &produced,
+	}
+	r.setRate(n, el, cfg.Size)
+	r.setLatency(h)
+	a50, a99 := us(actual.Quantile(0.5)), us(actual.Quantile(0.99))
+	r.SentP50Us, r.SentP99Us = &a50, &a99
+	return r, errors.Join(perr, o.err)
+}
