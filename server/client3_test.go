@@ -29,7 +29,17 @@ func TestMessagesAndOffsetsSurviveRestart(t *testing.T) {
 	c := newCollector()
 	pc := newPushConsumer(t, s, "CGR", uniqueInstance(t, "c1"), consumer.Clustering, "TopicRestart", consumer.MessageSelector{}, c)
 	c.waitDistinct(t, 50, 30*time.Second)
-	pc.Shutdown() // persists its offsets to the broker
+	// The client commits offsets in pulls and every 5 s; wait until the
+	// broker holds all of them, then restart it.
+	waitFor(t, 20*time.Second, "offsets committed to the broker", func() bool {
+		var sum int64
+		for q := range int32(8) {
+			off, _ := s.Broker().CommittedOffset("CGR", "TopicRestart", q)
+			sum += off
+		}
+		return sum == 50
+	})
+	pc.Shutdown()
 	p.Shutdown()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
