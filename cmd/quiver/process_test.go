@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,6 +20,9 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 	"github.com/apache/rocketmq-client-go/v2/rlog"
+
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/remoting"
 )
 
 var (
@@ -283,7 +287,23 @@ someUnknownKey = 1
 `, name, ns, freePort(t), filepath.Join(dir, "store"))), 0o644)
 		startProc(t, regexp.MustCompile(`broker (\S+) on`), "broker", "-c", conf)
 	}
-	time.Sleep(200 * time.Millisecond) // registrations
+	// Both brokers must be routable before the first send, or the topic is
+	// created on whichever registered first only.
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		r, err := cl.Invoke(ctx, ns, protocol.NewRequest(protocol.GetBrokerClusterInfo, nil))
+		cancel()
+		if err == nil && strings.Contains(string(r.Body), `"broker-a"`) && strings.Contains(string(r.Body), `"broker-b"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the two brokers did not register")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	prod, err := rocketmq.NewProducer(
 		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{ns})),
 		producer.WithGroupName("ProcPG"),
@@ -367,7 +387,7 @@ someUnknownKey = 1
 		t.Fatal(err)
 	}
 	defer pc.Shutdown()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
 		n, nb := len(got), len(from)
