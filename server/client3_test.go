@@ -90,8 +90,24 @@ func TestTwoBrokersServeOneTopic(t *testing.T) {
 	waitFor(t, 5*time.Second, "second broker registered", func() bool {
 		return s.hasBroker(b2.Addr())
 	})
-	p := newProducer(t, s, "PG2B")
+	// Create the topic on both brokers, as an admin would: auto-creation
+	// through TBW102 creates it only where the first sends land.
 	ctx := context.Background()
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	for _, addr := range []string{s.BrokerAddr(), b2.Addr()} {
+		r, err := cl.Invoke(ctx, addr, protocol.NewRequest(protocol.UpdateAndCreateTopic, map[string]string{
+			"topic": "TopicTwo", "readQueueNums": "4", "writeQueueNums": "4", "perm": "6",
+		}))
+		if err != nil || r.Code != protocol.Success {
+			t.Fatalf("create topic on %s: %v %+v", addr, err, r)
+		}
+	}
+	waitFor(t, 10*time.Second, "the route to list both brokers", func() bool {
+		r, err := cl.Invoke(ctx, s.NamesrvAddr(), protocol.NewRequest(protocol.GetRouteInfoByTopic, map[string]string{"topic": "TopicTwo"}))
+		return err == nil && r.Code == protocol.Success && strings.Count(string(r.Body), `"brokerName"`) >= 4
+	})
+	p := newProducer(t, s, "PG2B")
 	brokers := map[string]int{}
 	const n = 80
 	for i := range n {

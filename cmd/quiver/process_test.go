@@ -269,9 +269,12 @@ func TestSeparateProcesses(t *testing.T) {
 	nsPort := freePort(t)
 	startProc(t, regexp.MustCompile(`name server on (\S+)`), "namesrv", "-p", fmt.Sprint(nsPort))
 	ns := fmt.Sprintf("127.0.0.1:%d", nsPort)
+	var brokerAddrs []string
 	for _, name := range []string{"broker-a", "broker-b"} {
 		dir := t.TempDir()
 		conf := filepath.Join(dir, "broker.conf")
+		port := freePort(t)
+		brokerAddrs = append(brokerAddrs, fmt.Sprintf("127.0.0.1:%d", port))
 		os.WriteFile(conf, []byte(fmt.Sprintf(`# test broker
 brokerClusterName = ProcCluster
 brokerName = %s
@@ -284,7 +287,7 @@ mappedFileSizeCommitLog = 67108864
 autoCreateTopicEnable = true
 flushDiskType = ASYNC_FLUSH
 someUnknownKey = 1
-`, name, ns, freePort(t), filepath.Join(dir, "store"))), 0o644)
+`, name, ns, port, filepath.Join(dir, "store"))), 0o644)
 		startProc(t, regexp.MustCompile(`broker (\S+) on`), "broker", "-c", conf)
 	}
 	// Both brokers must be routable before the first send, or the topic is
@@ -304,6 +307,31 @@ someUnknownKey = 1
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Create the topic on both brokers, as an admin would: auto-creation
+	// through TBW102 creates it only where the first sends land.
+	for _, addr := range brokerAddrs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r, err := cl.Invoke(ctx, addr, protocol.NewRequest(protocol.UpdateAndCreateTopic, map[string]string{
+			"topic": "ProcTopic", "readQueueNums": "4", "writeQueueNums": "4", "perm": "6",
+		}))
+		cancel()
+		if err != nil || r.Code != protocol.Success {
+			t.Fatalf("create topic on %s: %v %+v", addr, err, r)
+		}
+	}
+	waitFor := func(cond func() bool) {
+		for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatal("the topic's route does not list both brokers")
+			}
+		}
+	}
+	waitFor(func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r, err := cl.Invoke(ctx, ns, protocol.NewRequest(protocol.GetRouteInfoByTopic, map[string]string{"topic": "ProcTopic"}))
+		return err == nil && r.Code == protocol.Success && strings.Count(string(r.Body), `"brokerName"`) >= 4
+	})
 	prod, err := rocketmq.NewProducer(
 		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{ns})),
 		producer.WithGroupName("ProcPG"),
