@@ -112,8 +112,10 @@ func (s *Server) Broker() *broker.Broker { return s.br }
 
 // WaitReady waits until the broker's routes are served by the name server.
 func (s *Server) WaitReady(timeout time.Duration) error {
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
 	deadline := time.Now().Add(timeout)
-	for !s.hasBroker(s.br.Addr()) {
+	for !s.lists(cl, s.br.Addr()) {
 		if time.Now().After(deadline) {
 			return errors.New("server: broker did not register in time")
 		}
@@ -143,10 +145,15 @@ func hostPort(addr string) (string, string, bool) {
 
 // hasBroker reports whether the name server lists a broker address.
 func (s *Server) hasBroker(addr string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
 	cl := remoting.NewClient(remoting.ClientOptions{})
 	defer cl.Close()
+	return s.lists(cl, addr)
+}
+
+// lists asks the name server, over cl, whether it lists a broker address.
+func (s *Server) lists(cl *remoting.Client, addr string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
 	r, err := cl.Invoke(ctx, s.namesrvAddr, protocol.NewRequest(protocol.GetBrokerClusterInfo, nil))
 	return err == nil && r.Code == protocol.Success && bytes.Contains(r.Body, []byte(`"`+addr+`"`))
 }
