@@ -117,12 +117,14 @@ func (c *Conn) closeWith(err error) {
 		pend := c.pending
 		c.pending = nil
 		c.mu.Unlock()
-		for _, ch := range pend {
-			close(ch)
-		}
+		// Done first: a caller woken by its failed Invoke must find the
+		// connection closed, so Client.Conn redials instead of reusing it.
 		c.cancel()
 		close(c.done)
 		c.nc.Close()
+		for _, ch := range pend {
+			close(ch)
+		}
 	})
 	// Outside once.Do: the owner's callback (Server's OnClose) may call
 	// Close again, which would deadlock inside it.
