@@ -242,14 +242,8 @@ func (g *Groups) Put(c SubscriptionGroupConfig) error {
 // ErrGroupNotExist if there is no such group. The group's offsets are the
 // caller's to remove.
 func (g *Groups) Delete(name string) error {
-	g.write.Lock()
-	defer g.write.Unlock()
-	found := false
-	if err := g.update(func(tab map[string]SubscriptionGroupConfig) bool {
-		_, found = tab[name]
-		delete(tab, name)
-		return found
-	}); err != nil {
+	found, err := g.remove(g.update, name)
+	if err != nil {
 		return err
 	}
 	if !found {

@@ -260,14 +260,8 @@ func (t *Topics) Put(tc TopicConfig) error {
 // ErrTopicNotExist if there is no such topic. Consume queues and offsets
 // of the topic are the caller's to remove.
 func (t *Topics) Delete(name string) error {
-	t.write.Lock()
-	defer t.write.Unlock()
-	found := false
-	if err := t.update(func(tab map[string]TopicConfig) bool {
-		_, found = tab[name]
-		delete(tab, name)
-		return found
-	}); err != nil {
+	found, err := t.remove(t.update, name)
+	if err != nil {
 		return err
 	}
 	if !found {

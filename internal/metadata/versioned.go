@@ -62,3 +62,17 @@ func (v *versioned[V]) dataVersion() DataVersion {
 	defer v.mu.RUnlock()
 	return v.version
 }
+
+// remove deletes name through update (the owner's persisting update) and
+// reports whether it was there. It takes v.write itself.
+func (v *versioned[V]) remove(update func(fn func(tab map[string]V) bool) error, name string) (bool, error) {
+	v.write.Lock()
+	defer v.write.Unlock()
+	found := false
+	err := update(func(tab map[string]V) bool {
+		_, found = tab[name]
+		delete(tab, name)
+		return found
+	})
+	return found, err
+}
