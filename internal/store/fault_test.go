@@ -164,7 +164,10 @@ func TestRecoveryFaults(t *testing.T) {
 			want: seq(0, n, 3),
 		},
 		{
-			name: "truncated consume queue file",
+			// After a clean stop, so the queue file is certainly on disk
+			// (a crash image may predate its first sync).
+			name:  "truncated consume queue file",
+			clean: true,
 			damage: func(t *testing.T, fs vfs.FS, o Options, res []PutResult) {
 				f, err := fs.OpenReadWrite(filepath.Join(o.Dir, "consumequeue", "TopicF", "0", fmt.Sprintf("%020d", 0)))
 				if err != nil {
