@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/broker/processor"
@@ -19,6 +20,7 @@ import (
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/schedule"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/timer"
 	"github.com/quiver-mq/quiver/internal/txn"
 	"github.com/quiver-mq/quiver/internal/vfs"
 )
@@ -74,6 +76,16 @@ type Options struct {
 	// LockMaxLive is how long an orderly consumer's queue lock lasts without
 	// renewal (rocketmq.broker.rebalance.lockMaxLiveTime, 60 s).
 	LockMaxLive time.Duration
+	// Timer messages (package timer; zero takes its default):
+	// timerWheelEnable (true), timerPrecisionMs (1000), timerMaxDelaySec
+	// (40 days), timerRollWindowSlot × timerPrecisionMs (2 days),
+	// timerFlushIntervalMs (1 s), recallMessageEnable (true).
+	TimerWheelDisabled    bool
+	TimerPrecisionMs      int64
+	TimerMaxDelay         time.Duration
+	TimerRollWindow       time.Duration
+	TimerFlushInterval    time.Duration
+	RecallMessageDisabled bool
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -106,6 +118,8 @@ type Broker struct {
 	topicsChanged  chan struct{}
 	levels         []time.Duration
 	sched          *schedule.Service
+	timers         *timer.Service
+	timerNotify    atomic.Pointer[timer.Service]
 	cancel         context.CancelFunc
 	wg             sync.WaitGroup
 	closeOnce      sync.Once
@@ -137,7 +151,12 @@ func New(opts Options) (*Broker, error) {
 	b.longPoll = processor.NewLongPoll()
 	so := opts.Store
 	so.Logger = b.log
-	so.OnDispatch = b.longPoll.Notify
+	so.OnDispatch = func(topic string, queueID int32, off int64) {
+		b.longPoll.Notify(topic, queueID, off)
+		if t := b.timerNotify.Load(); t != nil {
+			t.Notify(topic, queueID, off)
+		}
+	}
 	b.levels = opts.DelayLevels
 	if b.levels == nil {
 		b.levels, _ = schedule.ParseLevels(schedule.DefaultLevels)
@@ -174,6 +193,15 @@ func New(opts Options) (*Broker, error) {
 		b.store.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	if b.timers, err = timer.Open(b.store, timer.Options{
+		Dir: so.Dir, FS: so.FS, Disabled: opts.TimerWheelDisabled, PrecisionMs: opts.TimerPrecisionMs,
+		MaxDelay: opts.TimerMaxDelay, RollWindow: opts.TimerRollWindow, FlushInterval: opts.TimerFlushInterval,
+		Now: so.Now, Logger: b.log,
+	}); err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	b.timerNotify.Store(b.timers)
 	return b, nil
 }
 
@@ -184,7 +212,7 @@ func (b *Broker) Start() (net.Addr, error) {
 	tx, err := txn.New(txn.Options{
 		BrokerName: b.opts.BrokerName, CheckInterval: b.opts.TransactionCheckInterval,
 		Timeout: b.opts.TransactionTimeout, CheckMax: b.opts.TransactionCheckMax,
-		FileReservedTime: b.opts.Store.FileReservedTime, PutHook: b.redirectDelayed, Logger: b.log,
+		FileReservedTime: b.opts.Store.FileReservedTime, PutHook: b.putHookLogged, Logger: b.log,
 	}, b.store, b.offsets, processor.NewTransactionChecker(clients))
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
@@ -216,11 +244,11 @@ func (b *Broker) Start() (net.Addr, error) {
 		StoreHost: host, AutoCreateTopic: b.opts.AutoCreateTopic,
 		DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums, MaxMessageSize: b.opts.Store.MaxMessageSize,
 		LongPolling: b.opts.LongPolling, ShortPollingTime: b.opts.ShortPollingTime, Permission: b.opts.Permission,
-		EnablePropertyFilter: b.opts.EnablePropertyFilter,
+		EnablePropertyFilter: b.opts.EnablePropertyFilter, RecallMessageDisabled: b.opts.RecallMessageDisabled,
 	}, processor.Deps{
 		Store: b.store, Topics: b.topics, Groups: b.groups, Offsets: b.offsets,
 		Clients: clients, Locks: processor.NewLocks(b.opts.LockMaxLive, nil), LongPoll: b.longPoll, Txn: tx, Logger: b.log,
-		PutHooks: []func(*message.Message){b.redirectDelayed},
+		PutHooks: []func(*message.Message) error{b.putHook}, Timers: b.timers,
 		TopicsChanged: func() {
 			select {
 			case b.topicsChanged <- struct{}{}:
@@ -232,8 +260,9 @@ func (b *Broker) Start() (net.Addr, error) {
 	b.client = remoting.NewClient(remoting.ClientOptions{Logger: b.log})
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.wg.Add(6)
+	b.wg.Add(7)
 	go func() { defer b.wg.Done(); tx.Run(ctx) }()
+	go func() { defer b.wg.Done(); b.timers.Run(ctx) }()
 	go func() {
 		defer b.wg.Done()
 		if err := b.sched.Run(ctx); err != nil {
@@ -268,7 +297,7 @@ func (b *Broker) Close() error {
 		}
 		// The schedule's progress is written after the store's final flush,
 		// which may make more of it durable.
-		errs := []error{b.offsets.Persist(), b.store.Close(), b.sched.Persist()}
+		errs := []error{b.offsets.Persist(), b.store.Close(), b.sched.Persist(), b.timers.Persist(), b.timers.Close()}
 		err = errors.Join(errs...)
 	})
 	return err
@@ -282,5 +311,30 @@ func (b *Broker) CommittedOffset(group, topic string, queueID int32) (int64, boo
 	return b.offsets.Query(group, topic, queueID)
 }
 
-// redirectDelayed moves a message with a delay level to SCHEDULE_TOPIC_XXXX.
-func (b *Broker) redirectDelayed(m *message.Message) { schedule.Redirect(m, b.levels) }
+// putHook is the store put hook: a message with a delay level goes to
+// SCHEDULE_TOPIC_XXXX, a timer message to the timer wheel's topic.
+func (b *Broker) putHook(m *message.Message) error {
+	if schedule.Redirect(m, b.levels) {
+		return nil
+	}
+	_, err := b.timers.Rules().Transform(m, b.now())
+	return err
+}
+
+// putHookLogged is putHook for committed transactions, which cannot refuse:
+// a timer the rules refuse is stored as an ordinary message.
+func (b *Broker) putHookLogged(m *message.Message) {
+	if err := b.putHook(m); err != nil {
+		b.log.Warn("committed transactional message stored without its timer", "topic", m.Topic, "err", err)
+	}
+}
+
+func (b *Broker) now() int64 {
+	if b.opts.Store.Now != nil {
+		return b.opts.Store.Now().UnixMilli()
+	}
+	return time.Now().UnixMilli()
+}
+
+// Timers is the broker's timer wheel.
+func (b *Broker) Timers() *timer.Service { return b.timers }

@@ -23,7 +23,17 @@ const (
 	PropertyRealTopic    = "REAL_TOPIC"
 	PropertyRealQueueID  = "REAL_QID"
 	PropertyClusterName  = "CLUSTER"
-	KeySeparator         = " "
+
+	// Timer messages (RocketMQ 5.x MessageConst, see package timer).
+	PropertyTimerDeliverMs  = "TIMER_DELIVER_MS"  // absolute deliver time, ms
+	PropertyTimerDelaySec   = "TIMER_DELAY_SEC"   // delay from the put, s
+	PropertyTimerDelayMs    = "TIMER_DELAY_MS"    // delay from the put, ms
+	PropertyTimerOutMs      = "TIMER_OUT_MS"      // the wheel slot's start, ms
+	PropertyTimerDelUniqKey = "TIMER_DEL_UNIQKEY" // a recall marker's "<topic>+<uniqKey>"
+	PropertyTimerEnqueueMs  = "TIMER_ENQUEUE_MS"
+	PropertyTimerDequeueMs  = "TIMER_DEQUEUE_MS"
+	PropertyTimerRollTimes  = "TIMER_ROLL_TIMES"
+	KeySeparator            = " "
 )
 
 // EncodeProperties encodes props as RocketMQ does: name 0x01 value 0x02 for
@@ -95,4 +105,57 @@ func Property(b []byte, name string) (string, bool) {
 // Keys splits a KEYS property into its space-separated tokens.
 func Keys(keys string) []string {
 	return strings.Fields(keys)
+}
+
+// PropertyEdit sets a property to value, or removes it when value is empty.
+type PropertyEdit struct{ Name, Value string }
+
+// EditProperties applies edits to encoded properties, keeping the order of
+// the others. An edited property keeps its place (its first occurrence; a
+// repeat is dropped); a new one goes at the end. Pieces the Java reader
+// skips (no name or no value) are dropped, as Java's decode-then-encode
+// would.
+func EditProperties(props []byte, edits ...PropertyEdit) []byte {
+	out := make([]byte, 0, len(props)+64)
+	done := make([]bool, len(edits))
+	for len(props) > 0 {
+		piece := props
+		if i := bytes.IndexByte(props, PropertySeparator); i >= 0 {
+			piece, props = props[:i], props[i+1:]
+		} else {
+			props = nil
+		}
+		i := bytes.IndexByte(piece, NameValueSeparator)
+		if i <= 0 || i == len(piece)-1 {
+			continue
+		}
+		k := -1
+		for j, e := range edits {
+			if string(piece[:i]) == e.Name {
+				k = j
+				break
+			}
+		}
+		switch {
+		case k < 0:
+			out = append(out, piece...)
+			out = append(out, PropertySeparator)
+		case edits[k].Value != "" && !done[k]:
+			out = appendProperty(out, edits[k])
+			done[k] = true
+		}
+	}
+	for k, e := range edits {
+		if e.Value != "" && !done[k] {
+			out = appendProperty(out, e)
+		}
+	}
+	return out
+}
+
+func appendProperty(dst []byte, e PropertyEdit) []byte {
+	dst = append(dst, e.Name...)
+	dst = append(dst, NameValueSeparator)
+	dst = append(dst, e.Value...)
+	return append(dst, PropertySeparator)
 }

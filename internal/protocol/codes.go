@@ -64,6 +64,11 @@ const (
 	PushReplyMessageToClient      int32 = 326
 	AddWritePermOfBroker          int32 = 327
 	BrokerHeartbeat               int32 = 904
+	RecallMessage                 int32 = 370 // RocketMQ 5.3.2
+
+	// Quiver's own admin codes (no RocketMQ equivalent).
+	QuiverTimerStatus     int32 = 40001 // topic, msgId → timer.Status JSON
+	QuiverTimerReschedule int32 = 40002 // topic, msgId, deliverTimeMs → timer.Status JSON
 )
 
 // Response codes (J ResponseCode, RemotingSysResponseCode).

@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,10 +21,8 @@ const (
 	// DefaultLevels is messageDelayLevel's default.
 	DefaultLevels = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
 
-	propTimerDeliverMS = "TIMER_DELIVER_MS"
-	propTimerDelaySec  = "TIMER_DELAY_SEC"
-	timerTopic         = "rmq_sys_wheel_timer"      // TimerMessageStore.TIMER_TOPIC
-	transHalfTopic     = "RMQ_SYS_TRANS_HALF_TOPIC" // never a delivery target
+	timerTopic     = "rmq_sys_wheel_timer"      // TimerMessageStore.TIMER_TOPIC
+	transHalfTopic = "RMQ_SYS_TRANS_HALF_TOPIC" // never a delivery target
 )
 
 // ParseLevels parses messageDelayLevel: durations separated by spaces, each a
@@ -96,18 +93,19 @@ func Redirect(m *message.Message, levels []time.Duration) (redirected bool) {
 	if level <= 0 || len(levels) == 0 {
 		return false
 	}
-	edits := make([]propEdit, 0, 5)
+	edits := make([]message.PropertyEdit, 0, 5)
 	if m.Topic != timerTopic {
-		edits = append(edits, propEdit{name: propTimerDeliverMS}, propEdit{name: propTimerDelaySec})
+		edits = append(edits, message.PropertyEdit{Name: message.PropertyTimerDeliverMs}, message.PropertyEdit{Name: message.PropertyTimerDelaySec},
+			message.PropertyEdit{Name: message.PropertyTimerDelayMs})
 	}
 	if level > len(levels) {
 		level = len(levels)
-		edits = append(edits, propEdit{message.PropertyDelayLevel, strconv.Itoa(level)})
+		edits = append(edits, message.PropertyEdit{Name: message.PropertyDelayLevel, Value: strconv.Itoa(level)})
 	}
 	edits = append(edits,
-		propEdit{message.PropertyRealTopic, m.Topic},
-		propEdit{message.PropertyRealQueueID, strconv.Itoa(int(m.QueueID))})
-	m.Properties = editProperties(m.Properties, edits...)
+		message.PropertyEdit{Name: message.PropertyRealTopic, Value: m.Topic},
+		message.PropertyEdit{Name: message.PropertyRealQueueID, Value: strconv.Itoa(int(m.QueueID))})
+	m.Properties = message.EditProperties(m.Properties, edits...)
 	m.Topic = Topic
 	m.QueueID = int32(level - 1)
 	return true
@@ -187,63 +185,11 @@ func timeUp(r *message.Message) (*message.Message, error) {
 		BornHost:       r.BornHost,
 		ReconsumeTimes: r.ReconsumeTimes,
 		Body:           r.Body,
-		Properties: editProperties(r.Properties,
-			propEdit{name: message.PropertyDelayLevel},
-			propEdit{name: propTimerDeliverMS},
-			propEdit{name: propTimerDelaySec},
-			propEdit{message.PropertyWaitStoreMsg, "false"}),
+		Properties: message.EditProperties(r.Properties,
+			message.PropertyEdit{Name: message.PropertyDelayLevel},
+			message.PropertyEdit{Name: message.PropertyTimerDeliverMs},
+			message.PropertyEdit{Name: message.PropertyTimerDelaySec},
+			message.PropertyEdit{Name: message.PropertyTimerDelayMs},
+			message.PropertyEdit{Name: message.PropertyWaitStoreMsg, Value: "false"}),
 	}, nil
-}
-
-// propEdit sets a property to value, or removes it when value is empty.
-type propEdit struct{ name, value string }
-
-// editProperties applies edits to encoded properties, keeping the order of
-// the others. An edited property keeps its place (its first occurrence; a
-// repeat is dropped); a new one goes at the end. Pieces the Java reader
-// skips (no name or no value) are dropped, as Java's decode-then-encode
-// would.
-func editProperties(props []byte, edits ...propEdit) []byte {
-	out := make([]byte, 0, len(props)+64)
-	done := make([]bool, len(edits))
-	for len(props) > 0 {
-		piece := props
-		if i := bytes.IndexByte(props, message.PropertySeparator); i >= 0 {
-			piece, props = props[:i], props[i+1:]
-		} else {
-			props = nil
-		}
-		i := bytes.IndexByte(piece, message.NameValueSeparator)
-		if i <= 0 || i == len(piece)-1 {
-			continue
-		}
-		k := -1
-		for j, e := range edits {
-			if string(piece[:i]) == e.name {
-				k = j
-				break
-			}
-		}
-		switch {
-		case k < 0:
-			out = append(out, piece...)
-			out = append(out, message.PropertySeparator)
-		case edits[k].value != "" && !done[k]:
-			out = appendProperty(out, edits[k])
-			done[k] = true
-		}
-	}
-	for k, e := range edits {
-		if e.value != "" && !done[k] {
-			out = appendProperty(out, e)
-		}
-	}
-	return out
-}
-
-func appendProperty(dst []byte, e propEdit) []byte {
-	dst = append(dst, e.name...)
-	dst = append(dst, message.NameValueSeparator)
-	dst = append(dst, e.value...)
-	return append(dst, message.PropertySeparator)
 }

@@ -257,20 +257,20 @@ func TestTimeUp(t *testing.T) {
 func TestEditProperties(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
-		edits []propEdit
+		edits []message.PropertyEdit
 		want  string
 	}{
 		{"", nil, ""},
-		{"", []propEdit{{"A", "1"}}, "A\x011\x02"},
-		{"A\x011\x02B\x012\x02", []propEdit{{"A", ""}}, "B\x012\x02"},
-		{"A\x011\x02B\x012\x02", []propEdit{{"A", "9"}}, "A\x019\x02B\x012\x02"},
-		{"A\x011\x02B\x012\x02A\x013\x02", []propEdit{{"A", "9"}}, "A\x019\x02B\x012\x02"},
+		{"", []message.PropertyEdit{{Name: "A", Value: "1"}}, "A\x011\x02"},
+		{"A\x011\x02B\x012\x02", []message.PropertyEdit{{Name: "A", Value: ""}}, "B\x012\x02"},
+		{"A\x011\x02B\x012\x02", []message.PropertyEdit{{Name: "A", Value: "9"}}, "A\x019\x02B\x012\x02"},
+		{"A\x011\x02B\x012\x02A\x013\x02", []message.PropertyEdit{{Name: "A", Value: "9"}}, "A\x019\x02B\x012\x02"},
 		// pieces Java's reader skips are dropped; a value may hold 0x01
-		{"\x01x\x02y\x01\x02junk\x02B\x01a\x01b\x02C\x012", []propEdit{{"D", "4"}}, "B\x01a\x01b\x02C\x012\x02D\x014\x02"},
+		{"\x01x\x02y\x01\x02junk\x02B\x01a\x01b\x02C\x012", []message.PropertyEdit{{Name: "D", Value: "4"}}, "B\x01a\x01b\x02C\x012\x02D\x014\x02"},
 	} {
-		got := editProperties([]byte(tc.in), tc.edits...)
+		got := message.EditProperties([]byte(tc.in), tc.edits...)
 		if string(got) != tc.want {
-			t.Errorf("editProperties(%q, %v) = %q, want %q", tc.in, tc.edits, got, tc.want)
+			t.Errorf("message.EditProperties(%q, %v) = %q, want %q", tc.in, tc.edits, got, tc.want)
 		}
 		if !maps.Equal(message.DecodeProperties(got), message.DecodeProperties([]byte(tc.want))) {
 			t.Errorf("decoded differently")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/timer"
 	"github.com/quiver-mq/quiver/internal/txn"
 )
 
@@ -20,8 +21,23 @@ func storeErrorCode(err error) (int32, string) {
 		return protocol.MessageIllegal, err.Error()
 	case errors.Is(err, store.ErrDiskFull), errors.Is(err, store.ErrNotWritable), errors.Is(err, store.ErrClosed):
 		return protocol.ServiceNotAvailable, err.Error()
+	case errors.Is(err, timer.ErrIllegal):
+		return protocol.MessageIllegal, err.Error()
 	}
 	return protocol.SystemError, err.Error()
+}
+
+// timerErrorCode maps a timer error to a response code.
+func timerErrorCode(err error) (int32, string) {
+	switch {
+	case errors.Is(err, timer.ErrNotFound):
+		return protocol.QueryNotFound, err.Error()
+	case errors.Is(err, timer.ErrTooLate), errors.Is(err, timer.ErrBadHandle), errors.Is(err, timer.ErrIllegal):
+		return protocol.IllegalOperation, err.Error()
+	case errors.Is(err, timer.ErrClosed):
+		return protocol.ServiceNotAvailable, err.Error()
+	}
+	return storeErrorCode(err)
 }
 
 // txnErrorCode maps a txn error to a response code.

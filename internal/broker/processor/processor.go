@@ -14,6 +14,7 @@ import (
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/timer"
 	"github.com/quiver-mq/quiver/internal/txn"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	Permission int
 	// EnablePropertyFilter allows SQL92 subscriptions (enablePropertyFilter).
 	EnablePropertyFilter bool
+	// RecallMessageDisabled refuses RECALL_MESSAGE (recallMessageEnable=false;
+	// Quiver enables recall by default).
+	RecallMessageDisabled bool
 }
 
 // Deps are the services the handlers use.
@@ -51,9 +55,13 @@ type Deps struct {
 	LongPoll *LongPoll
 	Txn      *txn.Service // END_TRANSACTION; nil answers it SYSTEM_ERROR
 	Logger   *slog.Logger
+	// Timers is the timer wheel (RECALL_MESSAGE, timer status and
+	// reschedule); nil answers those SYSTEM_ERROR.
+	Timers *timer.Service
 	// PutHooks rewrite a message just before it is stored (delay levels,
-	// timers, half messages); they run in order on every put.
-	PutHooks []func(*message.Message)
+	// timers, half messages); they run in order on every put, and an error
+	// refuses the message.
+	PutHooks []func(*message.Message) error
 	// TopicsChanged is called after a topic is created or deleted, so the
 	// broker re-registers with the name servers. It must not block.
 	TopicsChanged func()
@@ -107,6 +115,7 @@ func (p *Processor) Register(srv *remoting.Server) {
 	}
 	srv.Handle(protocol.ConsumerSendMsgBack, send, p.consumerSendMsgBack)
 	srv.Handle(protocol.PullMessage, pull, p.pull)
+	srv.Handle(protocol.RecallMessage, send, p.recallMessage)
 	srv.Handle(protocol.EndTransaction, srv.NewPool("transaction", 8, 100000), p.endTransaction)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.HeartBeat:              p.heartbeat,
@@ -139,6 +148,8 @@ func (p *Processor) Register(srv *remoting.Server) {
 		protocol.GetConsumeStats:               p.consumeStats,
 		protocol.GetConsumerConnectionList:     p.consumerConnections,
 		protocol.InvokeBrokerToResetOffset:     p.resetOffset,
+		protocol.QuiverTimerStatus:             p.timerStatus,
+		protocol.QuiverTimerReschedule:         p.timerReschedule,
 	} {
 		srv.Handle(code, admin, h)
 	}

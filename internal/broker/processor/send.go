@@ -17,6 +17,7 @@ import (
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/store"
+	"github.com/quiver-mq/quiver/internal/timer"
 	"github.com/quiver-mq/quiver/internal/txn"
 )
 
@@ -32,6 +33,7 @@ const (
 var notSendable = map[string]bool{
 	"SCHEDULE_TOPIC_XXXX": true, "RMQ_SYS_TRANS_HALF_TOPIC": true, "RMQ_SYS_TRANS_OP_HALF_TOPIC": true,
 	"TRANS_CHECK_MAX_TIME_TOPIC": true, "SELF_TEST_TOPIC": true, "OFFSET_MOVED_EVENT": true,
+	timer.Topic: true,
 }
 
 // send handles SEND_MESSAGE (V1, V2), SEND_BATCH_MESSAGE and the reply
@@ -120,6 +122,9 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 	r.SetExt("queueOffset", strconv.FormatInt(results[0].QueueOffset, 10))
 	if u, ok := message.Property(msgs[0].Properties, message.PropertyUniqKey); ok && len(msgs) == 1 {
 		r.SetExt("transactionId", u)
+		if h := p.recallHandle(msgs[0], u); h != "" && req.Code != protocol.SendBatchMessage {
+			r.SetExt("recallHandle", h)
+		}
 	}
 	r.SetExt("MSG_REGION", "DefaultRegion")
 	r.SetExt("TRACE_ON", "true")

@@ -27,7 +27,9 @@ const (
 func (p *Processor) putMessages(ctx context.Context, msgs []*message.Message) ([]store.PutResult, error) {
 	for _, m := range msgs {
 		for _, h := range p.PutHooks {
-			h(m)
+			if err := h(m); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return p.Store.PutBatch(ctx, msgs)
