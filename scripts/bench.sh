@@ -1,101 +1,239 @@
 #!/usr/bin/env bash
-# bench.sh - run the W-suite of ../shared/perf/WORKLOADS.md against a fresh
-# `quiver serve` (ASYNC_FLUSH), then W5 against a fresh `quiver serve
-# --sync-flush`, writing one JSON line per result to $OUT; when
-# ../shared/perf/jetstream-baseline.sh exists, run it too and print
-# Quiver / JetStream per workload. Not run by CI.
+# bench.sh - run the W-suite of ../shared/perf/WORKLOADS.md against Quiver
+# and, side by side in the same run, against NATS JetStream (driven by the
+# shared jsbench tool), interleaved per repetition: JS, ours, JS, ours, …
+# Then print, per workload and metric, each system's median (min–max) and
+# the ratio Quiver / JetStream, and write the results: every run and row as
+# JSON lines (results.jsonl), the table with the environment (summary.md),
+# and the raw outputs. Not run by CI; about 12 minutes with the defaults.
 #
-# Environment: OUT [bench-results.jsonl]  REPS [3] (W1, W2, W2p, W4, W5)
-#   W3_MSGS [1000000]  SKIP_JS=1 (no JetStream)  KEEP=1 (keep the temp dir)
-#   WORKLOADS ["W1 W2 W2p W4"] (repeated), BACKLOG [W3] ("" to skip W3/W6a)
+# Servers (all on 127.0.0.1, random ports, fresh temp stores):
+#   quiver serve (ASYNC_FLUSH)   and nats-server (default sync_interval 2 min)
+#   quiver serve --sync-flush    and nats-server (sync_interval: always)    for W5
+#   the backlog (W3, W3b, W6a), W6b and W8 phases each start fresh servers.
+#
+# Environment (defaults in brackets):
+#   OUT_DIR   [$TMPDIR/quiver-bench/<UTC time>]  where results go
+#   REPS      [3]   repetitions of the workloads in WORKLOADS
+#   WORKLOADS ["W1 W2 W2p W4 W5:W1 W5:W2 W5:W2p W5:W4"]
+#   REPS_W3   [1]   repetitions of the backlog phase; W3_MSGS [1000000]; SKIP_W3=1
+#   W6_TOPICS [2000] W6_MSGS [200000] W6_DUR [120s] (FULL_W6=1: 10000, 1000000, 420s); SKIP_W6=1
+#   SKIP_W8=1 (W8, Quiver only: needs timer messages in the broker); W8_MSGS [1000000]
+#   SKIP_JS=1 (Quiver only)   NATS_SERVER (a nats-server binary; else installed
+#   with `go install` at NATS_SERVER_VERSION [v2.15.2])   PERF [../shared/perf]
+#   KEEP=1 (keep the temp dir with stores and logs)  COMMIT (what to record as
+#   Quiver's commit when ROOT is not its git checkout)
 set -euo pipefail
+CMDLINE="$(env | grep -E '^(REPS|REPS_W3|W3_MSGS|WORKLOADS|FULL_W6|W6_TOPICS|W6_MSGS|W6_DUR|W8_MSGS|SKIP_[A-Z0-9]+)=' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')bash scripts/bench.sh"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-OUT="${OUT:-$PWD/bench-results.jsonl}"; : > "$OUT"
-REPS="${REPS:-3}"; W3_MSGS="${W3_MSGS:-1000000}"
-WORKLOADS="${WORKLOADS:-W1 W2 W2p W4}"; BACKLOG="${BACKLOG-W3}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/quiver-bench.XXXXXX")"
-SPID=""
-stop_server() {
-  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-    kill "$SPID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SPID" 2>/dev/null && kill -9 "$SPID" 2>/dev/null || true
-  fi
-  SPID=""
-}
-cleanup() { stop_server; if [ "${KEEP:-0}" = "1" ]; then echo "kept $T"; else rm -rf "$T"; fi; }
-trap cleanup EXIT INT TERM
+PERF="${PERF:-$ROOT/../shared/perf}"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT_DIR="${OUT_DIR:-${TMPDIR:-/tmp}/quiver-bench/$STAMP}"
+REPS="${REPS:-3}"; REPS_W3="${REPS_W3:-1}"; W3_MSGS="${W3_MSGS:-1000000}"
+WORKLOADS="${WORKLOADS:-W1 W2 W2p W4 W5:W1 W5:W2 W5:W2p W5:W4}"
+if [ "${FULL_W6:-0}" = "1" ]; then W6_TOPICS=10000; W6_MSGS=1000000; W6_DUR=420s; fi
+W6_TOPICS="${W6_TOPICS:-2000}"; W6_MSGS="${W6_MSGS:-200000}"; W6_DUR="${W6_DUR:-120s}"
+W8_MSGS="${W8_MSGS:-1000000}"
+VER="${NATS_SERVER_VERSION:-v2.15.2}"
+JS_ON=1
+if [ "${SKIP_JS:-0}" = "1" ] || [ ! -d "$PERF/tools/cmd/jsbench" ]; then JS_ON=0; fi
 
-echo "== build quiver"
+mkdir -p "$OUT_DIR"
+QOUT="$OUT_DIR/quiver.jsonl"; JOUT="$OUT_DIR/jetstream.txt"; LOG="$OUT_DIR/bench.log"
+: > "$QOUT"; : > "$JOUT"; : > "$LOG"
+T="$(mktemp -d "${TMPDIR:-/tmp}/quiver-bench-run.XXXXXX")"
+PIDS=()
+stop_pid() {
+  local p="$1"
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
+  fi
+  return 0
+}
+stop_all() { for p in "${PIDS[@]:-}"; do stop_pid "$p"; done; PIDS=(); }
+cleanup() { stop_all; if [ "${KEEP:-0}" = "1" ]; then echo "kept $T"; else rm -rf "$T"; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+T0=$(date +%s)
+say() { echo "== $* (t=$(( $(date +%s) - T0 ))s, load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"; }
+
+say "build quiver"
 (cd "$ROOT" && go build -o "$T/quiver" ./cmd/quiver)
 Q="$T/quiver"
-
-start_server() { # name extra-flags...  -> SPID, NS
-  local name="$1"; shift
-  rm -rf "$T/data-$name"
-  "$Q" serve --data "$T/data-$name" --namesrv-addr 127.0.0.1:0 --broker-addr 127.0.0.1:0 "$@" \
-    > "$T/$name.out" 2> "$T/$name.err" &
-  SPID=$!
-  NS=""
-  for _ in $(seq 1 100); do
-    NS="$(grep -o 'name server on [0-9.]*:[0-9]*' "$T/$name.out" 2>/dev/null | awk '{print $4}' || true)"
-    [ -n "$NS" ] && break; sleep 0.1
-  done
-  [ -n "$NS" ] || { echo "quiver serve did not start"; cat "$T/$name.out" "$T/$name.err"; exit 1; }
-  echo "quiver serve ($name) pid $SPID, name server $NS"
-}
-
-run() { "$Q" bench workload "$@" --namesrv "$NS" --json | tee -a "$OUT"; }
-
-start_server async
-for r in $(seq 1 "$REPS"); do
-  for w in $WORKLOADS; do run "$w"; done
-done
-if [ -n "$BACKLOG" ]; then run W3 --count "$W3_MSGS" --broker-pid "$SPID"; fi
-stop_server
-
-start_server sync --sync-flush
-for r in $(seq 1 "$REPS"); do run W5; done
-stop_server
-echo "Quiver results: $OUT"
-
-median() { sort -g | awk '{a[NR]=$1} END{if(NR==0)exit; if(NR%2)print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-q_med() { # workload field
-  { grep "\"workload\":\"$1\"" "$OUT" || true; } | sed -n "s/.*\"$2\":\([0-9.e+-]*\).*/\1/p" | median
-}
-echo "== Quiver (medians)"
-for w in W1 W2 W2p W3:fill W3 W3b W4 W5:W1 W5:W2 W5:W2p W5:W4; do
-  m="$(q_med "$w" msgs_per_sec)"; [ -n "$m" ] || continue
-  printf 'quiver %-8s %10.0f msg/s  p50 %8.0f us  p99 %8.0f us\n' "$w" "$m" "$(q_med "$w" p50_us)" "$(q_med "$w" p99_us)"
-done
-
-JS="$ROOT/../shared/perf/jetstream-baseline.sh"
-if [ "${SKIP_JS:-0}" != "1" ] && [ -f "$JS" ]; then
-  echo "== JetStream ($JS)"
-  JSOUT="$T/jetstream.txt"
-  W3_MSGS="$W3_MSGS" REPS="$REPS" SKIP_W6=1 OUT="$JSOUT" bash "$JS"
-  j_med() { { grep "label=$1 " "$JSOUT" || true; } | sed -n "s/.* $2=\([0-9.e+-]*\).*/\1/p" | median; }
-  echo "== Quiver / JetStream (medians; throughput ratio, and p99 for latency)"
-  while read -r qw jl; do
-    qm="$(q_med "$qw" msgs_per_sec)"; jm="$(j_med "$jl" rate)"
-    [ -n "$qm" ] && [ -n "$jm" ] || continue
-    line="$(awk -v a="$qm" -v b="$jm" -v w="$qw" 'BEGIN{printf "%-8s quiver %10.0f  jetstream %10.0f msg/s  ratio %.2f", w, a, b, a/b}')"
-    qp="$(q_med "$qw" p99_us)"; jp="$(j_med "$jl" p99_us)"
-    if [ -n "$qp" ] && [ -n "$jp" ]; then
-      line="$line$(awk -v a="$qp" -v b="$jp" 'BEGIN{printf "  | p99 %.0f vs %.0f us, ratio %.2f", a, b, a/b}')"
-    fi
-    echo "$line"
-  done <<'MAP'
-W1 W1:publish-sync:1pub:1KiB:default
-W2 W2:publish-sync:8pubs:1KiB:default
-W2p W2p:publish-async-window256:1pub:1KiB:default
-W3:fill W3:fill-backlog(async-window256):1KiB:default
-W3 W3:consume-backlog:ack-each:1KiB:default
-W3b W3b:consume-backlog:cumulative-ack-per-100:1KiB:default
-W4 W4:e2e-latency:5000msg/s:1KiB:default
-W5:W1 W5:publish-sync:1pub:1KiB:fsync-always
-W5:W2 W5:publish-sync:8pubs:1KiB:fsync-always
-W5:W2p W5:publish-async-window256:1pub:1KiB:fsync-always
-W5:W4 W5:e2e-latency:200msg/s:1KiB:fsync-always
-MAP
+if [ "$JS_ON" = 1 ]; then
+  say "build jsbench and nats-server $VER"
+  (cd "$PERF/tools" && go build -o "$T/jsbench" ./cmd/jsbench)
+  JB="$T/jsbench"
+  if [ -n "${NATS_SERVER:-}" ]; then NS_BIN="$NATS_SERVER"; else
+    GOBIN="$T" go install "github.com/nats-io/nats-server/v2@$VER"; NS_BIN="$T/nats-server"
+  fi
 fi
+
+# ---------- servers ----------
+# start_quiver NAME [serve flags] -> QPID, QNS (name server address)
+start_quiver() {
+  local name="$1"; shift
+  rm -rf "$T/q-$name"
+  "$Q" serve --data "$T/q-$name" --namesrv-addr 127.0.0.1:0 --broker-addr 127.0.0.1:0 "$@" \
+    > "$T/q-$name.out" 2> "$T/q-$name.err" &
+  QPID=$!; PIDS+=("$QPID"); QNS=""
+  for _ in $(seq 1 200); do
+    QNS="$(grep -o 'name server on [0-9.]*:[0-9]*' "$T/q-$name.out" 2>/dev/null | awk '{print $4}' || true)"
+    [ -n "$QNS" ] && break; sleep 0.1
+  done
+  [ -n "$QNS" ] || { echo "quiver serve ($name) did not start"; cat "$T/q-$name.out" "$T/q-$name.err"; exit 1; }
+  echo "quiver serve ($name $*) pid $QPID, name server $QNS" | tee -a "$LOG"
+}
+# start_nats NAME EXTRA-JETSTREAM-LINE -> JPID, JURL (as jetstream-baseline.sh configures it)
+start_nats() {
+  local name="$1" extra="$2"
+  rm -rf "$T/js-$name" "$T/js-$name.log"
+  cat > "$T/js-$name.conf" <<CONF
+listen: "127.0.0.1:-1"
+server_name: "bench_$name"
+jetstream {
+  store_dir: "$T/js-$name"
+  max_memory_store: 256MB
+  max_file_store: 60GB
+  $extra
+}
+CONF
+  "$NS_BIN" -c "$T/js-$name.conf" -l "$T/js-$name.log" > "$T/js-$name.out" 2>&1 &
+  JPID=$!; PIDS+=("$JPID"); local port=""
+  for _ in $(seq 1 100); do
+    port="$(grep -m1 -o 'Listening for client connections on 127.0.0.1:[0-9]*' "$T/js-$name.log" 2>/dev/null | sed 's/.*://' || true)"
+    [ -n "$port" ] && grep -q "Server is ready" "$T/js-$name.log" && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { echo "nats-server ($name) did not start"; cat "$T/js-$name.log" "$T/js-$name.out"; exit 1; }
+  JURL="nats://127.0.0.1:$port"
+  echo "nats-server ($name${extra:+, $extra}) pid $JPID, $JURL" | tee -a "$LOG"
+}
+
+# ---------- runners ----------
+# q NS WORKLOAD [flags]: one Quiver workload; JSON lines to QOUT, its summary lines to the log.
+q() {
+  local ns="$1" w="$2"; shift 2
+  local rc=0
+  "$Q" bench workload "$w" --namesrv "$ns" --json "$@" > "$T/q.json" 2> "$T/q.err" || rc=$?
+  cat "$T/q.json" >> "$QOUT"; cat "$T/q.err" >> "$T/quiver-progress.log"
+  grep -v '^\[' "$T/q.err" | sed 's/^/  quiver    /' | tee -a "$LOG" || true
+  if [ "$rc" != 0 ]; then echo "  quiver    $w FAILED (exit $rc)" | tee -a "$LOG"; fi
+  return 0
+}
+# js ARGS: one jsbench run; RESULT lines to JOUT.
+js() {
+  [ "$JS_ON" = 1 ] || return 0
+  local out rc=0
+  out="$("$JB" "$@" 2>> "$T/jsbench.log")" || rc=$?
+  printf '%s\n' "$out" >> "$JOUT"
+  printf '%s\n' "$out" | awk '/^RESULT/{l="";r="";p="";for(i=2;i<=NF;i++){split($i,a,"=");if(a[1]=="label")l=a[2];if(a[1]=="rate")r=a[2];if(a[1]=="p99_us")p=a[2];if(a[1]=="anon_mib")r="anon "a[2]" MiB"}; printf "  jetstream %s: %s%s\n", l, r, (p!=""?", p99 "p" us":"")}' | tee -a "$LOG"
+  if [ "$rc" != 0 ]; then echo "  jetstream $1 FAILED (exit $rc): $(tail -n 2 "$T/jsbench.log" | tr '\n' ' ')" | tee -a "$LOG"; fi
+  return 0
+}
+# js_workload W URL-DEFAULT URL-FSYNC: the jsbench run of a repeated workload (labels as jetstream-baseline.sh).
+js_workload() {
+  local w="$1" a="$2" b="$3"
+  case "$w" in
+    W1)     js pub -url "$a" -mode sync -pubs 1 -n 30000 -dur 5s -label "W1:publish-sync:1pub:1KiB:default" ;;
+    W2)     js pub -url "$a" -mode sync -pubs 8 -n 120000 -dur 5s -label "W2:publish-sync:8pubs:1KiB:default" ;;
+    W2p)    js pub -url "$a" -mode async -pubs 1 -window 256 -n 400000 -dur 5s -label "W2p:publish-async-window256:1pub:1KiB:default" ;;
+    W4)     js latency -url "$a" -rate 5000 -dur 10s -warmup 1s -label "W4:e2e-latency:5000msg/s:1KiB:default" ;;
+    W5:W1)  js pub -url "$b" -mode sync -pubs 1 -n 30000 -dur 5s -label "W5:publish-sync:1pub:1KiB:fsync-always" ;;
+    W5:W2)  js pub -url "$b" -mode sync -pubs 8 -n 120000 -dur 5s -label "W5:publish-sync:8pubs:1KiB:fsync-always" ;;
+    W5:W2p) js pub -url "$b" -mode async -pubs 1 -window 256 -n 400000 -dur 5s -label "W5:publish-async-window256:1pub:1KiB:fsync-always" ;;
+    W5:W4)  js latency -url "$b" -rate 200 -dur 10s -warmup 1s -label "W5:e2e-latency:200msg/s:1KiB:fsync-always" ;;
+    *)      echo "  (no JetStream counterpart for $w)" ;;
+  esac
+}
+
+# ---------- environment ----------
+{
+  echo "# Quiver vs NATS JetStream, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- quiver commit: ${COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (working tree differs from it)')}"
+  [ "$JS_ON" = 1 ] && echo "- $("$NS_BIN" --version 2>&1) (file store, R1), client jsbench (nats.go, $PERF/tools)"
+  echo "- $(go version)"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') × $(nproc); kernel $(uname -r)"
+  echo "- store filesystem: $(df -T "$T" | awk 'NR==2{print $2" on "$1}')"
+  echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- REPS=$REPS (W3: $REPS_W3), W3_MSGS=$W3_MSGS, W6b: $W6_TOPICS topics / $W6_MSGS msgs, order per repetition: JetStream then Quiver"
+} > "$T/env.md"
+cat "$T/env.md" | tee -a "$LOG"
+
+# ---------- phase 1: repeated workloads ----------
+start_quiver async; QA_NS=$QNS
+start_quiver sync --sync-flush; QS_NS=$QNS
+JA=""; JB_URL=""
+if [ "$JS_ON" = 1 ]; then
+  start_nats a ""; JA=$JURL
+  start_nats b "sync_interval: always"; JB_URL=$JURL
+fi
+for r in $(seq 1 "$REPS"); do
+  say "repetition $r of $REPS: $WORKLOADS"
+  for w in $WORKLOADS; do
+    js_workload "$w" "$JA" "$JB_URL"
+    case "$w" in W5*) q "$QS_NS" "$w" ;; *) q "$QA_NS" "$w" ;; esac
+  done
+done
+stop_all
+
+# ---------- phase 2: backlog (W3 fill, W6a, W3, W3b), fresh servers ----------
+if [ "${SKIP_W3:-0}" != "1" ]; then
+  for r in $(seq 1 "$REPS_W3"); do
+    say "backlog $r of $REPS_W3: $W3_MSGS x 1 KiB"
+    if [ "$JS_ON" = 1 ]; then
+      start_nats w3 ""
+      js pub -url "$JURL" -mode async -pubs 1 -window 256 -n "$W3_MSGS" -dur 120s -label "W3:fill-backlog(async-window256):1KiB:default"
+      sleep 2
+      js rss -pid "$JPID" -label "W6a:server-rss-with-backlog:${W3_MSGS}msgs:default"
+      js consume -url "$JURL" -n "$W3_MSGS" -ack explicit -batch 500 -maxackpending 1000 -durable "W3E$r" -dur 120s -label "W3:consume-backlog:ack-each:1KiB:default"
+      js consume -url "$JURL" -n "$W3_MSGS" -ack all -batch 500 -maxackpending 1000 -durable "W3A$r" -dur 120s -label "W3b:consume-backlog:cumulative-ack-per-100:1KiB:default"
+      js rss -pid "$JPID" -label "W6a:server-rss-after-drain:default"
+      stop_all
+    fi
+    start_quiver w3
+    q "$QNS" W3 --count "$W3_MSGS" --broker-pid "$QPID"
+    stop_all
+  done
+fi
+
+# ---------- phase 3: many topics (W6b), fresh servers ----------
+if [ "${SKIP_W6:-0}" != "1" ]; then
+  say "W6b: $W6_TOPICS topics, $W6_MSGS x 1 KiB round-robin over them"
+  if [ "$JS_ON" = 1 ]; then
+    start_nats w6 ""
+    js rss -pid "$JPID" -label "W6b:server-rss-idle:default"
+    js streams -url "$JURL" -count "$W6_TOPICS" -msgs "$W6_MSGS" -par 8 -dur "$W6_DUR" -label "W6b:${W6_TOPICS}topics-create+publish:1KiB:default"
+    sleep 2
+    js rss -pid "$JPID" -label "W6b:server-rss:${W6_TOPICS}topics+${W6_MSGS}msgs:default"
+    stop_all
+  fi
+  start_quiver w6
+  q "$QNS" W6b --topics "$W6_TOPICS" --count "$W6_MSGS" --duration "$W6_DUR" --broker-pid "$QPID"
+  stop_all
+fi
+
+# ---------- phase 4: timer messages (W8, Quiver only), fresh server ----------
+if [ "${SKIP_W8:-0}" != "1" ]; then
+  say "W8: $W8_MSGS timer messages due over 60 s (Quiver only)"
+  start_quiver w8
+  q "$QNS" W8 --count "$W8_MSGS" --broker-pid "$QPID"
+  stop_all
+fi
+echo "  W7 (gRPC proxy): not run, Quiver has no gRPC proxy yet (issue 6)" | tee -a "$LOG"
+
+# ---------- report ----------
+say "done"
+echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg); workloads took $(( $(date +%s) - T0 )) s" >> "$T/env.md"
+RARGS=(--quiver "$QOUT" --jsonl "$OUT_DIR/results.jsonl" --md "$T/table.md")
+[ "$JS_ON" = 1 ] && RARGS+=(--jetstream "$JOUT")
+echo
+"$Q" bench report "${RARGS[@]}"
+{ cat "$T/env.md"; echo; echo "Command: \`$CMDLINE\`"; echo; cat "$T/table.md"; } > "$OUT_DIR/summary.md"
+cp "$T/quiver-progress.log" "$OUT_DIR/" 2>/dev/null || true
+echo
+echo "results: $OUT_DIR (summary.md, results.jsonl, quiver.jsonl, jetstream.txt, bench.log)"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,7 @@ func newBenchCmd() *cobra.Command {
 			"Progress goes to stderr once a second; the summary to stdout, or with --json one\n" +
 			"JSON object per workload on stdout (the workload's headline result last).",
 	}
-	cmd.AddCommand(newBenchRunCmd("produce"), newBenchRunCmd("consume"), newBenchRunCmd("e2e"), newBenchWorkloadCmd())
+	cmd.AddCommand(newBenchRunCmd("produce"), newBenchRunCmd("consume"), newBenchRunCmd("e2e"), newBenchWorkloadCmd(), newBenchReportCmd())
 	return cmd
 }
 
@@ -86,7 +87,7 @@ func newBenchRunCmd(kind string) *cobra.Command {
 	f.DurationVar(&c.Warmup, "warmup", 0, "e2e: leading period left out of the percentiles")
 	f.IntVar(&c.Queues, "queues", c.Queues, "queues of the created topic")
 	f.IntVar(&c.Batch, "batch", c.Batch, "pull batch")
-	f.IntVar(&c.CommitEvery, "commit-every", 0, "commit a queue's offset every N messages (0 = after every batch)")
+	f.IntVar(&c.CommitEvery, "commit-every", 0, "commit a queue's offset every N messages (0 = after every batch, 1 = ack each message)")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object on stdout")
 	return cmd
 }
@@ -106,12 +107,17 @@ func newBenchWorkloadCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "workload NAME",
-		Short: "Run a workload of WORKLOADS.md: W1 W2 W2p W3 W3b W4 W5 W6a (W6b, W7, W8: not yet)",
+		Short: "Run a workload of WORKLOADS.md: W1 W2 W2p W3 W3b W4 W5 W6a W6b W8 (W7: not yet)",
 		Long: "workload runs one standard workload against a fresh topic, with the counts and\n" +
-			"bounds of WORKLOADS.md. W5 expects a broker started with `quiver serve --sync-flush`.\n" +
+			"bounds of WORKLOADS.md. W5 (and its parts W5:W1, W5:W2, W5:W2p, W5:W4) expects a\n" +
+			"broker started with `quiver serve --sync-flush`.\n" +
 			"W3 fills 1,000,000 messages (W2p method) and drains them twice with PULL batch 32:\n" +
-			"W3 commits offsets per batch, W3b every 100 messages (no POP in remoting yet).\n" +
-			"W6a (and W3 with --broker-pid) reports broker VmRSS, RssAnon, RssFile from /proc.",
+			"W3 acknowledges each message (one-way UPDATE_CONSUMER_OFFSET), W3b commits every\n" +
+			"100 messages (no POP in remoting yet).\n" +
+			"W6a (and W3, W6b, W8 with --broker-pid) report broker VmRSS, RssAnon, RssFile from /proc.\n" +
+			"W6b creates 10,000 topics of 4 queues and sends 1,000,000 messages round-robin over them.\n" +
+			"W8 sends 1,000,000 timer messages (TIMER_DELIVER_MS) due over the next 60 s and\n" +
+			"measures how late they arrive.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -132,7 +138,8 @@ func newBenchWorkloadCmd() *cobra.Command {
 	f.StringVar(&o.Namesrv, "namesrv", "127.0.0.1:9876", "name server address")
 	f.IntVar(&o.Count, "count", 0, "override the workload's message count (and W3's backlog)")
 	f.DurationVar(&o.Duration, "duration", 0, "override the workload's wall-clock bound")
-	f.IntVar(&o.BrokerPID, "broker-pid", 0, "broker process id, for RSS (W6a, W3)")
+	f.IntVar(&o.BrokerPID, "broker-pid", 0, "broker process id, for RSS from /proc (W3, W6a, W6b, W8)")
+	f.IntVar(&o.Topics, "topics", 0, "override W6b's number of topics (10,000)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per result on stdout, the workload's last")
 	return cmd
 }
@@ -153,6 +160,82 @@ func printResults(cmd *cobra.Command, rs []bench.Result, asJSON bool) error {
 		if err := enc.Encode(r); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func newBenchReportCmd() *cobra.Command {
+	var qfiles, jfiles []string
+	var mdPath, jsonlPath string
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Compare Quiver's --json results with jsbench's RESULT lines: medians, ranges, ratios",
+		Long: "report reads Quiver's JSON lines (quiver bench workload --json) and NATS JetStream's\n" +
+			"RESULT lines (shared/perf/tools/cmd/jsbench), and prints per workload and metric the\n" +
+			"median (min–max) of each system over its repetitions and the ratio Quiver / JetStream\n" +
+			"of the medians, as a markdown table; --jsonl also writes every run and row as JSON lines.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var runs []bench.Run
+			for _, files := range []struct {
+				names []string
+				parse func(io.Reader) ([]bench.Run, error)
+			}{{qfiles, bench.ParseQuiverRuns}, {jfiles, bench.ParseJetStreamRuns}} {
+				for _, name := range files.names {
+					rs, err := parseFile(name, files.parse)
+					if err != nil {
+						return err
+					}
+					runs = append(runs, rs...)
+				}
+			}
+			cs := bench.Compare(bench.Rows(), runs)
+			if err := bench.WriteMarkdown(cmd.OutOrStdout(), cs); err != nil {
+				return err
+			}
+			if mdPath != "" {
+				if err := writeFile(mdPath, func(w io.Writer) error { return bench.WriteMarkdown(w, cs) }); err != nil {
+					return err
+				}
+			}
+			if jsonlPath != "" {
+				return writeFile(jsonlPath, func(w io.Writer) error { return bench.WriteJSONLines(w, runs, cs) })
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&qfiles, "quiver", nil, "file of Quiver JSON lines (repeatable)")
+	f.StringSliceVar(&jfiles, "jetstream", nil, "file of jsbench RESULT lines (repeatable)")
+	f.StringVar(&mdPath, "md", "", "also write the table to this file")
+	f.StringVar(&jsonlPath, "jsonl", "", "write every run and every row as JSON lines to this file")
+	return cmd
+}
+
+func parseFile(name string, parse func(io.Reader) ([]bench.Run, error)) ([]bench.Run, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("bench report: %w", err)
+	}
+	defer fh.Close()
+	rs, err := parse(fh)
+	if err != nil {
+		return nil, fmt.Errorf("bench report: %s: %w", name, err)
+	}
+	return rs, nil
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	fh, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("bench report: %w", err)
+	}
+	if err := write(fh); err != nil {
+		fh.Close()
+		return fmt.Errorf("bench report: %s: %w", name, err)
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("bench report: %s: %w", name, err)
 	}
 	return nil
 }

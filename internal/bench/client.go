@@ -188,11 +188,17 @@ func send(ctx context.Context, c *remoting.Conn, topic string, q Queue, body []b
 	return err
 }
 
+// pulled is one message of a PULL_MESSAGE response.
+type pulled struct {
+	body        []byte // aliases the response
+	queueOffset int64
+}
+
 // pullResult is what one PULL_MESSAGE returned.
 type pullResult struct {
-	bodies [][]byte // message bodies, aliasing the response
-	next   int64
-	found  bool
+	msgs  []pulled
+	next  int64
+	found bool
 }
 
 // pull fetches up to batch messages of q from offset. With hold > 0 the
@@ -229,7 +235,7 @@ func pull(ctx context.Context, c *remoting.Conn, group, topic string, q Queue, o
 		if err != nil {
 			return pullResult{}, fmt.Errorf("bench: pulled record: %w", err)
 		}
-		res.bodies = append(res.bodies, m.Body)
+		res.msgs = append(res.msgs, pulled{body: m.Body, queueOffset: m.QueueOffset})
 		b = b[n:]
 	}
 	return res, nil

@@ -78,16 +78,24 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 				}
 				now := time.Now()
 				if o.onBody != nil {
-					for _, b := range res.bodies {
-						o.onBody(rec, b, now)
+					for _, m := range res.msgs {
+						o.onBody(rec, m.body, now)
+					}
+				} else {
+					rec.count(len(res.msgs))
+				}
+				if cfg.CommitEvery == 1 {
+					// Every message acknowledged on its own (one-way, as
+					// JetStream's Ack is).
+					for _, m := range res.msgs {
+						if err := commit(ctx, c, cfg.Group, tgt.Topic, q, m.queueOffset+1, false); err != nil {
+							break
+						}
 					}
 				}
-				if !o.needsRecord() {
-					rec.count(len(res.bodies))
-				}
-				o.consumed.Add(int64(len(res.bodies)))
+				o.consumed.Add(int64(len(res.msgs)))
 				off = res.next
-				if res.found && (cfg.CommitEvery == 0 || off-lastCommit >= int64(cfg.CommitEvery)) {
+				if res.found && cfg.CommitEvery != 1 && (cfg.CommitEvery == 0 || off-lastCommit >= int64(cfg.CommitEvery)) {
 					if err := commit(ctx, c, cfg.Group, tgt.Topic, q, off, false); err == nil {
 						lastCommit = off
 					}
@@ -109,13 +117,17 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 				ready.Done()
 			}
 			// The final commit waits for the broker, so the check below
-			// sees it.
+			// sees it. It goes twice: the broker's workers may apply an
+			// earlier one-way commit after the first.
 			if off > 0 {
 				cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
-				if err := commit(cctx, c, cfg.Group, tgt.Topic, q, off, true); err != nil {
-					errMu.Lock()
-					firstErr = errors.Join(firstErr, err)
-					errMu.Unlock()
+				for range 2 {
+					if err := commit(cctx, c, cfg.Group, tgt.Topic, q, off, true); err != nil {
+						errMu.Lock()
+						firstErr = errors.Join(firstErr, err)
+						errMu.Unlock()
+						break
+					}
 				}
 				ccancel()
 			}
@@ -141,8 +153,6 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 	}
 	return sum, firstErr
 }
-
-func (o *consumeOpts) needsRecord() bool { return o.onBody != nil }
 
 // Consume drains tgt from its first message with one consumer (one
 // connection), pulling cfg.Batch at a time and committing offsets as

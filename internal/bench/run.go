@@ -29,7 +29,9 @@ type Config struct {
 	Queues    int           // queues of a created topic (default 8)
 	Batch     int           // pull batch (default 32)
 	// CommitEvery commits a queue's offset once this many messages were
-	// consumed from it since the last commit; 0 commits after every batch.
+	// consumed from it since the last commit; 0 commits after every batch;
+	// 1 acknowledges every message on its own (a one-way
+	// UPDATE_CONSUMER_OFFSET of its queue offset + 1).
 	CommitEvery int
 	// Progress receives a line per second while running; nil for none.
 	Progress io.Writer

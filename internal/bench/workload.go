@@ -66,15 +66,17 @@ type WorkloadOptions struct {
 	// (tests run tiny versions); Count scales the backlog of W3 and W6a.
 	Count    int
 	Duration time.Duration
-	// BrokerPID, when set, adds broker RSS results (W3, W6a).
+	// BrokerPID, when set, adds broker RSS results (W3, W6a, W6b, W8).
 	BrokerPID int
+	// Topics, when set, replaces W6b's 10,000 topics.
+	Topics int
 	// Out receives progress lines; nil for none.
 	Out io.Writer
 }
 
 // WorkloadNames lists the names Workload accepts.
 func WorkloadNames() []string {
-	return []string{"W1", "W2", "W2p", "W3", "W3b", "W4", "W5", "W6a", "W6b", "W7", "W8"}
+	return []string{"W1", "W2", "W2p", "W3", "W3b", "W4", "W5", "W5:W1", "W5:W2", "W5:W2p", "W5:W4", "W6a", "W6b", "W7", "W8"}
 }
 
 func (o WorkloadOptions) base(name string, count int, dur time.Duration) Config {
@@ -148,20 +150,31 @@ func Workload(ctx context.Context, name string, o WorkloadOptions) ([]Result, er
 	case "W5":
 		// The broker must run with SYNC_FLUSH (quiver serve --sync-flush).
 		var out []Result
-		for _, c := range []Config{w1("W5:W1"), w2("W5:W2"), w2p("W5:W2p")} {
-			r, err := produceFresh(ctx, c)
-			out = append(out, r)
+		for _, part := range []string{"W5:W1", "W5:W2", "W5:W2p", "W5:W4"} {
+			rs, err := Workload(ctx, part, o)
+			out = append(out, rs...)
 			if err != nil {
 				return out, err
 			}
 		}
-		c := w4("W5:W4", 200)
+		return out, nil
+	case "W5:W1":
+		r, err := produceFresh(ctx, w1(name))
+		return []Result{r}, err
+	case "W5:W2":
+		r, err := produceFresh(ctx, w2(name))
+		return []Result{r}, err
+	case "W5:W2p":
+		r, err := produceFresh(ctx, w2p(name))
+		return []Result{r}, err
+	case "W5:W4":
+		c := w4(name, 200)
 		tgt, err := fresh(ctx, &c)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 		r, err := E2E(ctx, c, tgt)
-		return append(out, r), err
+		return []Result{r}, err
 	case "W6b":
 		return nil, fmt.Errorf("%w: W6b (10,000 topics × 4 queues, 1,000,000 messages) is not implemented in quiver bench yet", ErrNotImplemented)
 	case "W7":
@@ -172,23 +185,34 @@ func Workload(ctx context.Context, name string, o WorkloadOptions) ([]Result, er
 	return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownWorkload, name, strings.Join(WorkloadNames(), ", "))
 }
 
-// backlog runs W3, W3b and W6a: fill a fresh topic with the W2p method,
-// then drain it with PULL (batch 32: our remoting has no POP yet). W3
-// commits each queue's offset after every batch of 32; W3b commits once at
-// least 100 messages of the queue were consumed. W3 runs both drains on
-// the one backlog (two consumer groups) and returns fill, W3b, W3 (W3 last);
-// W3b returns fill, W3b; W6a returns fill, RSS after fill + 2 s idle, W3,
-// RSS after the drain.
+// backlog runs W3, W3b and W6a: fill a fresh topic with the W2p method
+// (the W3:fill result), then drain it with PULL, batch 32 (the largest a
+// RocketMQ client asks for; our remoting has no POP yet), 8 queues pulled
+// at once over one connection, so at most 256 messages are unacknowledged.
+// The W3 drain acknowledges every message on its own: one one-way
+// UPDATE_CONSUMER_OFFSET per message, as JetStream's per-message Ack is one
+// message to the server. The W3b drain commits a queue's offset once at
+// least 100 of its messages were consumed since the last commit. Both
+// drains read the one backlog, each with a consumer group of its own, and
+// check at the end that the committed offsets add up to what was consumed.
+//
+// With a broker pid (required for W6a) the broker's RSS is read after the
+// fill plus 2 s idle (result "W6a") and after the drains
+// ("W6a:after-drain"). Results, the workload's headline last:
+//
+//	W3:  W3:fill [W6a] W3b [W6a:after-drain] W3
+//	W3b: W3b:fill W3b
+//	W6a: W6a:fill W3 W6a:after-drain W6a
 func backlog(ctx context.Context, name string, o WorkloadOptions) ([]Result, error) {
+	if name == "W6a" && o.BrokerPID == 0 {
+		return nil, errors.New("bench: W6a needs the broker's pid (--broker-pid)")
+	}
 	n := 1_000_000
 	if o.Count > 0 {
 		n = o.Count
 	}
 	fc := o.base(name+":fill", n, 120*time.Second)
 	fc.Count, fc.Window = n, 256
-	if o.Duration > 0 {
-		fc.Duration = o.Duration
-	}
 	tgt, err := fresh(ctx, &fc)
 	if err != nil {
 		return nil, err
@@ -198,54 +222,71 @@ func backlog(ctx context.Context, name string, o WorkloadOptions) ([]Result, err
 	if err != nil {
 		return out, err
 	}
-	rss := func(label string) error {
-		if o.BrokerPID == 0 {
-			if name == "W6a" {
-				return errors.New("bench: W6a needs --broker-pid")
-			}
-			return nil
-		}
+	if fill.Msgs == 0 {
+		return out, fmt.Errorf("bench: %s: the fill stored no message", name)
+	}
+	rss := func(label string) (Result, error) {
 		r, err := ReadRSS(o.BrokerPID)
 		if err != nil {
-			return err
+			return Result{}, err
 		}
-		out = append(out, Result{Workload: label, RSS: &r})
-		return nil
+		return Result{Workload: label, RSS: &r}, nil
 	}
-	if o.BrokerPID != 0 || name == "W6a" {
+	var afterFill Result
+	if o.BrokerPID != 0 && name != "W3b" {
 		time.Sleep(2 * time.Second)
-		if err := rss("W6a:rss-after-fill"); err != nil {
+		if afterFill, err = rss("W6a"); err != nil {
 			return out, err
+		}
+		if name == "W3" {
+			out = append(out, afterFill)
 		}
 	}
 	drain := func(label string, every int) (Result, error) {
 		c := o.base(label, int(fill.Msgs), 120*time.Second)
-		c.Topic, c.Group, c.Count, c.CommitEvery = tgt.Topic, "", int(fill.Msgs), every
-		if o.Duration > 0 {
-			c.Duration = o.Duration
-		}
+		c.Topic, c.Count, c.CommitEvery = tgt.Topic, int(fill.Msgs), every
 		c.Group = FreshTopic("bench-" + strings.ToLower(label))
-		return Consume(ctx, c, tgt)
+		r, err := Consume(ctx, c, tgt)
+		if err == nil && (r.Msgs != fill.Msgs || r.Committed == nil || *r.Committed != r.Msgs) {
+			err = fmt.Errorf("bench: %s consumed %d of %d messages and committed %d", label, r.Msgs, fill.Msgs, deref(r.Committed))
+		}
+		return r, err
 	}
-	var w3, w3b Result
+	var w3 Result
 	if name != "W3b" {
-		if w3, err = drain("W3", 0); err != nil {
+		if w3, err = drain("W3", 1); err != nil {
 			return append(out, w3), err
+		}
+		if name == "W6a" {
+			out = append(out, w3)
 		}
 	}
 	if name != "W6a" {
-		if w3b, err = drain("W3b", 100); err != nil {
-			return append(out, w3b), err
-		}
+		w3b, err := drain("W3b", 100)
 		out = append(out, w3b)
+		if err != nil {
+			return out, err
+		}
 	}
-	if name == "W6a" {
-		out = append(out, w3)
-		err = rss("W6a:rss-after-drain")
-		return out, err
+	if o.BrokerPID != 0 && name != "W3b" {
+		after, err := rss("W6a:after-drain")
+		if err != nil {
+			return out, err
+		}
+		out = append(out, after)
 	}
-	if name == "W3" {
+	switch name {
+	case "W3":
 		out = append(out, w3)
+	case "W6a":
+		out = append(out, afterFill)
 	}
 	return out, nil
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
