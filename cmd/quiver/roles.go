@@ -212,6 +212,14 @@ func brokerOptions(bc config.Broker, log *slog.Logger) broker.Options {
 	o.TransactionTimeout = bc.TransactionTimeout
 	o.TransactionCheckMax = bc.TransactionCheckMax
 	o.TransactionCheckInterval = bc.TransactionCheckInterval
+	o.TimerWheelDisabled = !bc.TimerWheelEnable
+	o.TimerPrecisionMs = bc.TimerPrecision.Milliseconds()
+	o.TimerMaxDelay = bc.TimerMaxDelay
+	if bc.TimerRollWindowSlot > 0 {
+		o.TimerRollWindow = time.Duration(bc.TimerRollWindowSlot) * bc.TimerPrecision
+	}
+	o.TimerFlushInterval = bc.TimerFlushInterval
+	o.RecallMessageDisabled = !bc.RecallMessageEnable
 	o.Logger = log
 	so := &o.Store
 	so.CommitLogDir = bc.CommitLogDir()

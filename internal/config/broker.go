@@ -116,8 +116,11 @@ type Broker struct {
 	MessageDelayLevel        []time.Duration // messageDelayLevel, DefaultMessageDelayLevel
 	FlushDelayOffsetInterval time.Duration   // flushDelayOffsetInterval, ms, 10 s
 	TimerWheelEnable         bool            // timerWheelEnable, true
-	TimerMaxDelay            time.Duration   // timerMaxDelaySec, s, 3 days
-	TimerPrecision           time.Duration   // timerPrecisionMs, ms, 1 s
+	TimerMaxDelay            time.Duration   // timerMaxDelaySec, s, 40 days (RocketMQ: 3), at most 1 year
+	TimerPrecision           time.Duration   // timerPrecisionMs, ms, 1 s, at least 100 ms
+	TimerRollWindowSlot      int64           // timerRollWindowSlot, slots; 0 = 2 days' worth
+	TimerFlushInterval       time.Duration   // timerFlushIntervalMs, ms, 1 s
+	RecallMessageEnable      bool            // recallMessageEnable, true (RocketMQ: false)
 
 	// Transactions.
 
@@ -178,8 +181,10 @@ func defaultBroker(h host) Broker {
 		MessageDelayLevel:        delays,
 		FlushDelayOffsetInterval: 10 * time.Second,
 		TimerWheelEnable:         true,
-		TimerMaxDelay:            3 * 24 * time.Hour,
+		TimerMaxDelay:            40 * 24 * time.Hour,
 		TimerPrecision:           time.Second,
+		TimerFlushInterval:       time.Second,
+		RecallMessageEnable:      true,
 
 		TransactionTimeout:       6 * time.Second,
 		TransactionCheckMax:      15,
@@ -249,8 +254,11 @@ func (b *Broker) fields() map[string]field {
 		"messageDelayLevel":        delayLevelsField(&b.MessageDelayLevel),
 		"flushDelayOffsetInterval": durationField(&b.FlushDelayOffsetInterval, ms, 1, 3_600_000),
 		"timerWheelEnable":         boolField(&b.TimerWheelEnable),
-		"timerMaxDelaySec":         durationField(&b.TimerMaxDelay, time.Second, 1, int64(10*365*day/time.Second)),
-		"timerPrecisionMs":         durationField(&b.TimerPrecision, ms, 100, 3_600_000),
+		"timerMaxDelaySec":         durationField(&b.TimerMaxDelay, time.Second, 1, int64(365*day/time.Second)),
+		"timerPrecisionMs":         durationField(&b.TimerPrecision, ms, 100, 60_000),
+		"timerRollWindowSlot":      int64Field(&b.TimerRollWindowSlot, 0, 1<<30),
+		"timerFlushIntervalMs":     durationField(&b.TimerFlushInterval, ms, 10, 3_600_000),
+		"recallMessageEnable":      boolField(&b.RecallMessageEnable),
 
 		"rejectTransactionMessage": boolField(&b.RejectTransactionMessage),
 		"transactionTimeOut":       durationField(&b.TransactionTimeout, ms, 1, 86_400_000),

@@ -70,8 +70,10 @@ func TestDefaultBroker(t *testing.T) {
 		},
 		FlushDelayOffsetInterval: 10 * time.Second,
 		TimerWheelEnable:         true,
-		TimerMaxDelay:            72 * time.Hour,
+		TimerMaxDelay:            40 * 24 * time.Hour,
 		TimerPrecision:           time.Second,
+		TimerFlushInterval:       time.Second,
+		RecallMessageEnable:      true,
 
 		TransactionTimeout:       6 * time.Second,
 		TransactionCheckMax:      15,
