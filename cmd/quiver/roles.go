@@ -36,6 +36,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		data, nsAddr, brAddr string
 		syncFlush            bool
+		timerPrecisionMs     int64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,6 +50,7 @@ func newServeCmd() *cobra.Command {
 			start := time.Now()
 			s, err := server.Start(server.Options{
 				DataDir: data, NamesrvAddr: nsAddr, BrokerAddr: brAddr, SyncFlush: syncFlush, Logger: log,
+				Broker: func(o *broker.Options) { o.TimerPrecisionMs = timerPrecisionMs },
 			})
 			if err != nil {
 				return err
@@ -64,6 +66,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&nsAddr, "namesrv-addr", ":9876", "name server listen address")
 	cmd.Flags().StringVar(&brAddr, "broker-addr", ":10911", "broker listen address")
 	cmd.Flags().BoolVar(&syncFlush, "sync-flush", false, "acknowledge sends only once on disk (flushDiskType=SYNC_FLUSH)")
+	cmd.Flags().Int64Var(&timerPrecisionMs, "timer-precision-ms", 1000, "timer wheel slot length, 100 to 60000 (timerPrecisionMs)")
 	return cmd
 }
 
