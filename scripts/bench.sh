@@ -18,13 +18,16 @@
 #   WORKLOADS ["W1 W2 W2p W4 W5:W1 W5:W2 W5:W2p W5:W4"]
 #   REPS_W3   [1]   repetitions of the backlog phase; W3_MSGS [1000000]; SKIP_W3=1
 #   W6_TOPICS [2000] W6_MSGS [200000] W6_DUR [120s] (FULL_W6=1: 10000, 1000000, 420s); SKIP_W6=1
+#   W6_CQ_BYTES: run W6b's broker as `quiver namesrv` + `quiver broker -c` with this
+#   mappedFileSizeConsumeQueue (the 6,000,000-byte default is preallocated per queue:
+#   10,000 topics x 4 queues take 240 GB; W6b is skipped when they would not fit)
 #   SKIP_W8=1 (W8, Quiver only: needs timer messages in the broker); W8_MSGS [1000000]
 #   SKIP_JS=1 (Quiver only)   NATS_SERVER (a nats-server binary; else installed
 #   with `go install` at NATS_SERVER_VERSION [v2.15.2])   PERF [../shared/perf]
 #   KEEP=1 (keep the temp dir with stores and logs)  COMMIT (what to record as
 #   Quiver's commit when ROOT is not its git checkout)
 set -euo pipefail
-CMDLINE="$(env | grep -E '^(REPS|REPS_W3|W3_MSGS|WORKLOADS|FULL_W6|W6_TOPICS|W6_MSGS|W6_DUR|W8_MSGS|SKIP_[A-Z0-9]+)=' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')bash scripts/bench.sh"
+CMDLINE="$(env | grep -E '^(REPS|REPS_W3|W3_MSGS|WORKLOADS|FULL_W6|W6_TOPICS|W6_MSGS|W6_DUR|W6_CQ_BYTES|W8_MSGS|SKIP_[A-Z0-9]+)=' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')bash scripts/bench.sh"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PERF="${PERF:-$ROOT/../shared/perf}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -86,6 +89,30 @@ start_quiver() {
   done
   [ -n "$QNS" ] || { echo "quiver serve ($name) did not start"; cat "$T/q-$name.out" "$T/q-$name.err"; exit 1; }
   echo "quiver serve ($name $*) pid $QPID, name server $QNS" | tee -a "$LOG"
+}
+# start_quiver_split NAME BROKER-CONF-LINES -> QPID (the broker), QNS: `quiver namesrv` and
+# `quiver broker -c` as two processes, for settings `quiver serve` has no flag for.
+start_quiver_split() {
+  local name="$1" extra="$2" port=""
+  rm -rf "$T/q-$name"; mkdir -p "$T/q-$name"
+  "$Q" namesrv -p 0 > "$T/q-$name-ns.out" 2> "$T/q-$name-ns.err" &
+  PIDS+=("$!"); QNS=""
+  for _ in $(seq 1 100); do
+    QNS="$(grep -o 'name server on [^ ]*' "$T/q-$name-ns.out" 2>/dev/null | sed 's/.*:/127.0.0.1:/' || true)"
+    [ -n "$QNS" ] && break; sleep 0.1
+  done
+  [ -n "$QNS" ] || { echo "quiver namesrv ($name) did not start"; cat "$T/q-$name-ns.out" "$T/q-$name-ns.err"; exit 1; }
+  for _ in $(seq 1 50); do # a free port for the broker (listenPort must be set)
+    port=$(( 20000 + RANDOM % 20000 ))
+    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  done
+  printf 'brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=0\nbrokerIP1=127.0.0.1\nlistenPort=%s\nnamesrvAddr=%s\nstorePathRootDir=%s\n%s\n' \
+    "$port" "$QNS" "$T/q-$name" "$extra" > "$T/q-$name.conf"
+  "$Q" broker -c "$T/q-$name.conf" > "$T/q-$name.out" 2> "$T/q-$name.err" &
+  QPID=$!; PIDS+=("$QPID")
+  for _ in $(seq 1 200); do grep -q 'quiver: broker' "$T/q-$name.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q 'quiver: broker' "$T/q-$name.out" || { echo "quiver broker ($name) did not start"; cat "$T/q-$name.out" "$T/q-$name.err"; exit 1; }
+  echo "quiver namesrv $QNS + broker pid $QPID ($(echo "$extra" | tr '\n' ' '))" | tee -a "$LOG"
 }
 # start_nats NAME EXTRA-JETSTREAM-LINE -> JPID, JURL (as jetstream-baseline.sh configures it)
 start_nats() {
@@ -212,8 +239,20 @@ if [ "${SKIP_W6:-0}" != "1" ]; then
     js rss -pid "$JPID" -label "W6b:server-rss:${W6_TOPICS}topics+${W6_MSGS}msgs:default"
     stop_all
   fi
-  start_quiver w6
-  q "$QNS" W6b --topics "$W6_TOPICS" --count "$W6_MSGS" --duration "$W6_DUR" --broker-pid "$QPID"
+  # Consume-queue segments are preallocated (mappedFileSizeConsumeQueue, 6,000,000 bytes
+  # each): topics x 4 queues of them must fit on the disk.
+  need_mib=$(( W6_TOPICS * 4 * ${W6_CQ_BYTES:-6000000} / 1048576 + 4096 ))
+  free_mib=$(df -Pm "$T" | awk 'NR==2{print $4}')
+  if [ "$free_mib" -lt $(( need_mib + 16384 )) ]; then
+    echo "  quiver    W6b skipped: its consume queues would take ${need_mib} MiB of the ${free_mib} MiB free (set W6_CQ_BYTES to run it with smaller segments)" | tee -a "$LOG"
+  else
+    if [ -n "${W6_CQ_BYTES:-}" ]; then
+      start_quiver_split w6 "mappedFileSizeConsumeQueue=$W6_CQ_BYTES"
+    else
+      start_quiver w6
+    fi
+    q "$QNS" W6b --topics "$W6_TOPICS" --count "$W6_MSGS" --duration "$W6_DUR" --broker-pid "$QPID"
+  fi
   stop_all
 fi
 

@@ -140,6 +140,7 @@ func newBenchWorkloadCmd() *cobra.Command {
 	f.DurationVar(&o.Duration, "duration", 0, "override the workload's wall-clock bound")
 	f.IntVar(&o.BrokerPID, "broker-pid", 0, "broker process id, for RSS from /proc (W3, W6a, W6b, W8)")
 	f.IntVar(&o.Topics, "topics", 0, "override W6b's number of topics (10,000)")
+	f.DurationVar(&o.Spread, "spread", 0, "override W8's spread of delivery times (60s)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per result on stdout, the workload's last")
 	return cmd
 }

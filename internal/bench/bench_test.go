@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,12 +115,93 @@ func TestWorkloadsSmall(t *testing.T) {
 	if *rs[2].Committed != 500 || *rs[1].Committed != 500 {
 		t.Fatalf("committed %d / %d, want 500", *rs[2].Committed, *rs[1].Committed)
 	}
-	for _, name := range []string{"W6b", "W7", "W8"} {
-		if _, err := Workload(ctx, name, o); !errors.Is(err, ErrNotImplemented) {
-			t.Fatalf("%s: %v, want ErrNotImplemented", name, err)
-		}
+	if _, err := Workload(ctx, "W7", o); !errors.Is(err, ErrNotImplemented) {
+		t.Fatalf("W7: %v, want ErrNotImplemented", err)
+	}
+	if _, err := Workload(ctx, "W6a", o); err == nil {
+		t.Fatal("W6a ran without a broker pid")
 	}
 	if _, err := Workload(ctx, "W9", o); !errors.Is(err, ErrUnknownWorkload) {
 		t.Fatalf("W9: %v", err)
+	}
+}
+
+func TestManyTopicsCreatesEveryTopicAndSpreadsTheMessages(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rs, err := Workload(ctx, "W6b", WorkloadOptions{Namesrv: s.NamesrvAddr(), Topics: 30, Count: 600, BrokerPID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Workload != "W6b:create" || rs[1].Workload != "W6b" {
+		t.Fatalf("W6b results %+v", rs)
+	}
+	if *rs[0].Topics != 30 || rs[0].MsgsPerSec <= 0 || rs[1].Msgs != 600 || rs[1].RSS == nil || rs[1].RSS.RssAnon <= 0 {
+		t.Fatalf("W6b: %s / %s", rs[0].Summary(), rs[1].Summary())
+	}
+	// Round-robin: every topic got 600/30 = 20 messages, 5 in each queue.
+	topic := strings.TrimSuffix(rs[1].Topic, "*")
+	for _, name := range []string{topic + "00000", topic + "00029"} {
+		for q := range int32(4) {
+			if n := s.Broker().Store().MaxOffset(name, q); n != 5 {
+				t.Fatalf("%s queue %d holds %d messages, want 5", name, q, n)
+			}
+		}
+	}
+}
+
+func TestTimerMessagesArriveOnTime(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rs, err := Workload(ctx, "W8", WorkloadOptions{Namesrv: s.NamesrvAddr(), Count: 400, Spread: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Workload != "W8:enqueue" || rs[1].Workload != "W8" {
+		t.Fatalf("W8 results %+v", rs)
+	}
+	enq, w8 := rs[0], rs[1]
+	if enq.Msgs != 400 || w8.Msgs != 400 || *w8.Early != 0 || *w8.Missing != 0 || *w8.Duplicates != 0 {
+		t.Fatalf("W8: %s / %s", enq.Summary(), w8.Summary())
+	}
+	// Delays spread over 2 s: the run lasts about that long, and a timer
+	// is never early, so the latest arrival is at least the spread after
+	// the first send minus the enqueue time.
+	if w8.Seconds < 1.5 {
+		t.Fatalf("timer messages over 2 s all arrived within %.2fs", w8.Seconds)
+	}
+}
+
+func TestTimerOffsetsAreUniformAndRepeatable(t *testing.T) {
+	const n, spread = 60_000, 60 * time.Second
+	var buckets [60]int
+	for i := range int64(n) {
+		d := timerOffset(i, spread)
+		if d < 0 || d >= spread || d%time.Millisecond != 0 {
+			t.Fatalf("offset %d = %v outside [0, %v) or not whole ms", i, d, spread)
+		}
+		if d != timerOffset(i, spread) {
+			t.Fatal("offsets differ between calls")
+		}
+		buckets[d/time.Second]++
+	}
+	for s, c := range buckets {
+		if c < 800 || c > 1200 { // expect 1000 per second
+			t.Fatalf("second %d holds %d of %d offsets", s, c, n)
+		}
+	}
+}
+
+func TestSeenCountsEachNumberOnce(t *testing.T) {
+	s := newSeen(130)
+	for _, i := range []int64{0, 63, 64, 129} {
+		if !s.add(i) || s.add(i) {
+			t.Fatalf("%d: first add not new or second add new", i)
+		}
+	}
+	if s.add(130) || s.add(-1) {
+		t.Fatal("out-of-range numbers accepted")
 	}
 }

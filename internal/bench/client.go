@@ -169,22 +169,23 @@ func Prepare(ctx context.Context, namesrv, topic string, queues int) (*Target, e
 	}
 }
 
-// sendRequest builds a SEND_MESSAGE_V2 request (one-letter header fields).
-func sendRequest(topic string, q Queue, body []byte) *protocol.Command {
+// sendRequest builds a SEND_MESSAGE_V2 request (one-letter header fields);
+// props are the message's properties, encoded.
+func sendRequest(topic string, q Queue, body []byte, props string) *protocol.Command {
 	return &protocol.Command{
 		Code: protocol.SendMessageV2, Language: protocol.LanguageGo, Version: protocol.Version,
 		ExtFields: map[string]string{
 			"a": "quiver-bench", "b": topic, "c": "TBW102", "d": "4",
 			"e": strconv.Itoa(int(q.ID)), "f": "0", "g": strconv.FormatInt(time.Now().UnixMilli(), 10),
-			"h": "0", "i": "", "j": "0", "k": "false",
+			"h": "0", "i": props, "j": "0", "k": "false",
 		},
 		Body: body,
 	}
 }
 
 // send sends one message and waits for the broker's ack.
-func send(ctx context.Context, c *remoting.Conn, topic string, q Queue, body []byte) error {
-	_, err := expect(protocol.SendMessageV2, protocol.Success)(c.Invoke(ctx, sendRequest(topic, q, body)))
+func send(ctx context.Context, c *remoting.Conn, topic string, q Queue, body []byte, props string) error {
+	_, err := expect(protocol.SendMessageV2, protocol.Success)(c.Invoke(ctx, sendRequest(topic, q, body, props)))
 	return err
 }
 

@@ -234,7 +234,7 @@ func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 	sch := newSchedule(pcfg, pm.start)
 	sch.stamp = true
 	warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
-	errs, perr := produceRun(ctx, pcfg, tgt, pm, sch)
+	errs, perr := produceRun(ctx, pcfg, tgt, pm, sch, plan{})
 	_, produced, _ := pm.end()
 	wait := time.After(30 * time.Second)
 	for consumed.Load() < produced {

@@ -67,7 +67,7 @@ func Rows() []Row {
 		{"W6a", "peak RSS MiB", "vm_hwm_mib", "W6a:server-rss-with-backlog", "hwm_mib", true, 0},
 		{"W6a:after-drain", "anon RSS MiB", "rss_anon_mib", "W6a:server-rss-after-drain", "anon_mib", true, 0},
 		{"W6b:create", "topics/s", "msgs_per_sec", "W6b:", "create_rate", false, 0},
-		{"W6b:publish", "msg/s", "msgs_per_sec", "W6b:", "rate", false, 0},
+		{"W6b", "msg/s", "msgs_per_sec", "W6b:", "rate", false, 0},
 		{"W6b", "anon RSS MiB", "rss_anon_mib", "W6b:server-rss:", "anon_mib", true, 0},
 		{"W6b", "file RSS MiB", "rss_file_mib", "W6b:server-rss:", "file_mib", true, 0},
 		{"W8:enqueue", "msg/s", "msgs_per_sec", "", "", false, 0},

@@ -108,8 +108,15 @@ type Result struct {
 	Committed *int64 `json:"committed,omitempty"`
 	// Produced is how many messages the producer of an e2e run had acked.
 	Produced *int64 `json:"produced,omitempty"`
-	// RSS of the broker (W6a), MiB.
+	// RSS of the broker (W6a, W6b, W8), MiB.
 	RSS *RSS `json:"rss,omitempty"`
+	// Topics created (W6b).
+	Topics *int64 `json:"topics,omitempty"`
+	// Timer messages (W8): how many arrived more than a millisecond before
+	// their delivery time, never arrived, or arrived more than once.
+	Early      *int64 `json:"early,omitempty"`
+	Missing    *int64 `json:"missing,omitempty"`
+	Duplicates *int64 `json:"duplicates,omitempty"`
 }
 
 func us(ns int64) float64 { return float64(ns) / 1e3 }
@@ -145,6 +152,12 @@ func (r *Result) Summary() string {
 	}
 	if r.Committed != nil {
 		s += fmt.Sprintf("; committed %d", *r.Committed)
+	}
+	if r.Topics != nil {
+		s += fmt.Sprintf("; %d topics", *r.Topics)
+	}
+	if r.Early != nil {
+		s += fmt.Sprintf("; %d early, %d missing, %d duplicates", *r.Early, deref(r.Missing), deref(r.Duplicates))
 	}
 	if r.RSS != nil {
 		s += fmt.Sprintf("; broker RSS %.0f MiB (peak %.0f), anon %.0f MiB, file %.0f MiB", r.RSS.VmRSS, r.RSS.VmHWM, r.RSS.RssAnon, r.RSS.RssFile)
@@ -317,10 +330,20 @@ func (s *schedule) take() (int64, time.Time, bool) {
 	return i, due, true
 }
 
+// plan says where each message goes and what it carries besides the body;
+// the zero plan sends to tgt.Topic, each producer cycling over the queues.
+type plan struct {
+	// dest returns the topic and queue of message i.
+	dest func(i int64) (string, Queue)
+	// prepare may rewrite body for message i and returns its properties
+	// (RocketMQ's encoding: name 0x01 value 0x02 …).
+	prepare func(i int64, body []byte) string
+}
+
 // produceRun sends messages from cfg.Producers connections with cfg.Window
 // in flight each, returning the acked count and per-send latency (from the
 // due time when paced: no coordinated omission).
-func produceRun(ctx context.Context, cfg Config, tgt *Target, m *meter, sch *schedule) (errs int64, err error) {
+func produceRun(ctx context.Context, cfg Config, tgt *Target, m *meter, sch *schedule, pl plan) (errs int64, err error) {
 	clients := make([]*remoting.Client, cfg.Producers)
 	conns := make([]*remoting.Conn, cfg.Producers)
 	defer func() {
@@ -352,11 +375,16 @@ func produceRun(ctx context.Context, cfg Config, tgt *Target, m *meter, sch *sch
 				defer wg.Done()
 				body := payload(cfg.Size)
 				for {
-					_, due, ok := sch.take()
+					i, due, ok := sch.take()
 					if !ok || ctx.Err() != nil {
 						return
 					}
-					q := tgt.Queues[int((rr.Add(1)-1)%uint64(len(tgt.Queues)))]
+					topic, q := tgt.Topic, Queue{}
+					if pl.dest != nil {
+						topic, q = pl.dest(i)
+					} else {
+						q = tgt.Queues[int((rr.Add(1)-1)%uint64(len(tgt.Queues)))]
+					}
 					c := conns[p]
 					if q.Addr != tgt.Queues[0].Addr {
 						var err error
@@ -369,8 +397,12 @@ func produceRun(ctx context.Context, cfg Config, tgt *Target, m *meter, sch *sch
 						binary.LittleEndian.PutUint64(body, uint64(due.UnixNano()))
 						binary.LittleEndian.PutUint64(body[8:], uint64(time.Now().UnixNano()))
 					}
+					props := ""
+					if pl.prepare != nil {
+						props = pl.prepare(i, body)
+					}
 					sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-					err := send(sctx, c, tgt.Topic, q, body)
+					err := send(sctx, c, topic, q, body, props)
 					cancel()
 					if err != nil {
 						if errCount.Add(1) > 1000 {
@@ -403,7 +435,7 @@ func Produce(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 	m := newMeter(cfg.Name, cfg.Size, cfg.Progress)
 	m.begin()
 	sch := newSchedule(cfg, m.start)
-	errs, err := produceRun(ctx, cfg, tgt, m, sch)
+	errs, err := produceRun(ctx, cfg, tgt, m, sch, plan{})
 	h, n, el := m.end()
 	r := Result{Workload: cfg.Name, Topic: tgt.Topic, Errors: errs, Producers: cfg.Producers, Window: cfg.Window}
 	r.setRate(n, el, cfg.Size)

@@ -70,6 +70,9 @@ type WorkloadOptions struct {
 	BrokerPID int
 	// Topics, when set, replaces W6b's 10,000 topics.
 	Topics int
+	// Spread, when set, replaces W8's 60 s over which delivery times are
+	// spread.
+	Spread time.Duration
 	// Out receives progress lines; nil for none.
 	Out io.Writer
 }
@@ -176,11 +179,11 @@ func Workload(ctx context.Context, name string, o WorkloadOptions) ([]Result, er
 		r, err := E2E(ctx, c, tgt)
 		return []Result{r}, err
 	case "W6b":
-		return nil, fmt.Errorf("%w: W6b (10,000 topics × 4 queues, 1,000,000 messages) is not implemented in quiver bench yet", ErrNotImplemented)
+		return manyTopics(ctx, o)
 	case "W7":
-		return nil, fmt.Errorf("%w: W7 needs the gRPC proxy (MessagingService), which Quiver does not have yet", ErrNotImplemented)
+		return nil, fmt.Errorf("%w: W7 sends W1 and W2p through the gRPC proxy (MessagingService.SendMessage), which Quiver does not have yet (issue 6)", ErrNotImplemented)
 	case "W8":
-		return nil, fmt.Errorf("%w: W8 needs timer messages (timer wheel), which Quiver does not have yet", ErrNotImplemented)
+		return timers(ctx, o)
 	}
 	return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownWorkload, name, strings.Join(WorkloadNames(), ", "))
 }
