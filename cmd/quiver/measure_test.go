@@ -87,3 +87,57 @@ func rss(pid int) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// TestMeasurePendingTimers reports the RSS of `quiver serve` before and
+// after 1,000,000 × 1 KiB timer messages due in 30 to 40 minutes are
+// pending: they cost disk (commit log, timer log), not memory. Not a check.
+//
+//	QUIVER_MEASURE=1 go test -run TestMeasurePendingTimers -v ./cmd/quiver
+func TestMeasurePendingTimers(t *testing.T) {
+	if os.Getenv("QUIVER_MEASURE") == "" {
+		t.Skip("set QUIVER_MEASURE=1 to measure")
+	}
+	rlog.SetLogLevel("error")
+	p := startServe(t, t.TempDir())
+	time.Sleep(2 * time.Second)
+	t.Logf("idle: %s", rss(p.cmd.Process.Pid))
+	prod, err := rocketmq.NewProducer(
+		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{p.namesrvAddr})),
+		producer.WithGroupName("MeasureTimerPG"),
+		producer.WithInstanceName(fmt.Sprint("mt-", time.Now().UnixNano())),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Shutdown()
+	body := make([]byte, 1024)
+	const total = 1_000_000
+	base := time.Now().Add(30 * time.Minute).UnixMilli()
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= total {
+					return
+				}
+				m := primitive.NewMessage("MeasureTimerTopic", body)
+				m.WithProperty("TIMER_DELIVER_MS", fmt.Sprint(base+i*600_000/total))
+				if _, err := prod.SendSync(context.Background(), m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	t.Logf("sent %d timers in %v (%.0f msg/s)", total, el, float64(total)/el.Seconds())
+	time.Sleep(3 * time.Second)
+	t.Logf("with 1M pending timers: %s", rss(p.cmd.Process.Pid))
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -229,6 +230,12 @@ func TestDeliversEachOnTimeNeverEarly(t *testing.T) {
 			t.Errorf("%s lost TIMER_OUT_MS (it keeps the message from being moved again)", u)
 		}
 	}
+	// 300 units over segments of 256: once the checkpoint moves past every
+	// slot, only the last segment is kept.
+	waitFor(t, 5*time.Second, "the delivered timer-log segment to be removed", func() bool {
+		names, err := fs.ReadDir(storeDir + "/timerlog")
+		return err == nil && len(names) == 1
+	})
 }
 
 // TestRollsBeyondTheWindow: with a wheel window of 4 slots, a timer 2 s
@@ -370,10 +377,30 @@ func TestSurvivesRestart(t *testing.T) {
 // TestPowerLossDeliversEachOnce: timers acknowledged under SYNC_FLUSH
 // survive a power loss taken while deliveries are under way (some already
 // delivered, some pending), and afterwards every one has been delivered
-// exactly once and none early.
+// exactly once and none early. The torn variants keep a random half of the
+// pages written since their file's last sync (torn timer-log units, wheel
+// slots and checkpoint writes).
 func TestPowerLossDeliversEachOnce(t *testing.T) {
-	for _, delayCut := range []int{300, 700} {
-		t.Run(strconv.Itoa(delayCut), func(t *testing.T) {
+	cases := []struct {
+		delayCut int
+		torn     int64 // rng seed; 0: clean cut
+	}{{300, 0}, {700, 0}, {300, 1}, {500, 2}, {700, 3}}
+	if v := os.Getenv("TIMER_TORN_SEEDS"); v != "" { // soak: many torn images
+		n, _ := strconv.Atoi(v)
+		cases = nil
+		for i := range n {
+			cases = append(cases, struct {
+				delayCut int
+				torn     int64
+			}{200 + 50*(i%12), int64(i + 1)})
+			if only := os.Getenv("TIMER_TORN_ONLY"); only != "" && only != strconv.Itoa(i+1) {
+				cases = cases[:len(cases)-1]
+			}
+		}
+	}
+	for _, tc := range cases {
+		delayCut := tc.delayCut
+		t.Run(fmt.Sprintf("cut%d-torn%d", tc.delayCut, tc.torn), func(t *testing.T) {
 			fs := vfs.NewMem()
 			so := storeOptions(fs)
 			so.FlushDiskType = store.SyncFlush
@@ -387,16 +414,25 @@ func TestPowerLossDeliversEachOnce(t *testing.T) {
 			}
 			time.Sleep(time.Until(time.UnixMilli(base + int64(delayCut))))
 			img := fs.CrashClone()
+			if tc.torn != 0 {
+				img = fs.CrashCloneKeep(rand.New(rand.NewPCG(uint64(tc.torn), 7)))
+			}
 			h.stop()
 			so2 := so
 			so2.FS = img
 			h2 := newHarness(t, img, so2, timerOptions(img))
-			waitFor(t, 6*time.Second, "every timer after the crash", func() bool { return len(delivered(t, h2.st, "orders")) == len(want) })
+			deadline := time.Now().Add(15 * time.Second)
+			for len(delivered(t, h2.st, "orders")) < len(want) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
 			time.Sleep(300 * time.Millisecond)
 			got := delivered(t, h2.st, "orders")
 			for u, at := range want {
 				if len(got[u]) != 1 {
-					t.Errorf("%s delivered %d times", u, len(got[u]))
+					t.Errorf("%s (due %+d ms) delivered %d times", u, at-base, len(got[u]))
+					for _, m := range got[u] {
+						t.Logf("  offset %d stored %d props %q", m.PhysicalOffset, m.StoreTimestamp, m.Properties)
+					}
 					continue
 				}
 				if got[u][0].StoreTimestamp < at {
