@@ -1,5 +1,5 @@
-// Package server runs Quiver's NameServer and Broker in one process, as
-// `quiver serve` does, and lets Go programs and tests embed it (as
+// Package server runs Quiver's NameServer, Broker and (when ProxyAddr is
+// set) gRPC Proxy in one process, as `quiver serve` does, and lets Go programs and tests embed it (as
 // nats-server can be embedded): Start on free ports in a temporary
 // directory, point clients at NamesrvAddr, Close when done.
 package server
@@ -15,6 +15,8 @@ import (
 	"github.com/quiver-mq/quiver/internal/broker"
 	"github.com/quiver-mq/quiver/internal/namesrv"
 	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/proxy"
+	"github.com/quiver-mq/quiver/internal/proxy/grpcserver"
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/store"
 )
@@ -28,6 +30,15 @@ type Options struct {
 	// and ":10911"; "127.0.0.1:0" picks a free port).
 	NamesrvAddr string
 	BrokerAddr  string
+	// ProxyAddr is the gRPC proxy's listen address ("" runs no proxy;
+	// `quiver serve` passes ":8081"). The proxy reaches the broker through
+	// the in-process name server over loopback Remoting.
+	ProxyAddr string
+	// TLSCertFile and TLSKeyFile are the proxy's certificate (PEM); empty
+	// generates a self-signed one.
+	TLSCertFile, TLSKeyFile string
+	// Proxy, if set, adjusts the proxy service's options (tests).
+	Proxy func(*grpcserver.Options)
 	// SyncFlush acknowledges sends only once they are on disk (SYNC_FLUSH).
 	SyncFlush bool
 	// DisableAutoCreateTopic refuses sends to unknown topics (autoCreateTopicEnable=false).
@@ -43,7 +54,9 @@ type Options struct {
 type Server struct {
 	ns          *namesrv.Server
 	br          *broker.Broker
+	px          *proxy.Proxy
 	namesrvAddr string
+	proxyAddr   string
 }
 
 // Start starts the name server, then the broker, and returns once the
@@ -98,8 +111,30 @@ func Start(opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	if opts.ProxyAddr != "" {
+		px, err := proxy.New(proxy.Options{
+			Addr: opts.ProxyAddr, NamesrvAddrs: []string{nsTCP}, TLSCertFile: opts.TLSCertFile,
+			TLSKeyFile: opts.TLSKeyFile, Service: opts.Proxy, Logger: opts.Logger.With("role", "proxy"),
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		addr, err := px.Start()
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.px, s.proxyAddr = px, addr.String()
+		if h, p, ok := hostPort(s.proxyAddr); ok && (h == "::" || h == "0.0.0.0" || h == "") {
+			s.proxyAddr = "127.0.0.1:" + p
+		}
+	}
 	return s, nil
 }
+
+// ProxyAddr is the gRPC proxy's "host:port" ("" when no proxy runs).
+func (s *Server) ProxyAddr() string { return s.proxyAddr }
 
 // NamesrvAddr is the name server's "host:port", for clients.
 func (s *Server) NamesrvAddr() string { return s.namesrvAddr }
@@ -124,10 +159,14 @@ func (s *Server) WaitReady(timeout time.Duration) error {
 	return nil
 }
 
-// Close stops the broker (cleanly: flushed, abort marker cleared), then the
+// Close stops the proxy, then the broker (cleanly: flushed, abort marker cleared), then the
 // name server.
 func (s *Server) Close() error {
-	return errors.Join(s.br.Close(), s.ns.Close())
+	var perr error
+	if s.px != nil {
+		perr = s.px.Close()
+	}
+	return errors.Join(perr, s.br.Close(), s.ns.Close())
 }
 
 func hostPort(addr string) (string, string, bool) {

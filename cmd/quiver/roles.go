@@ -35,14 +35,17 @@ func waitForSignal(ctx context.Context) {
 func newServeCmd() *cobra.Command {
 	var (
 		data, nsAddr, brAddr string
+		proxyAddr            string
+		tlsCert, tlsKey      string
 		syncFlush            bool
 		timerPrecisionMs     int64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run a NameServer and a Broker in one process, with no configuration",
-		Long: "serve runs a NameServer (default :9876) and a Broker (default :10911) in one\n" +
-			"process, storing data in ./data. Topics are created on first send. It stops\n" +
+		Short: "Run a NameServer, a Broker and a gRPC Proxy in one process, with no configuration",
+		Long: "serve runs a NameServer (default :9876), a Broker (default :10911) and a gRPC\n" +
+			"Proxy for 5.x clients (default :8081) in one process, storing data in ./data.\n" +
+			"Topics are created on first send. It stops " +
 			"cleanly on SIGINT or SIGTERM: flushed, with the abort marker cleared.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,13 +53,14 @@ func newServeCmd() *cobra.Command {
 			start := time.Now()
 			s, err := server.Start(server.Options{
 				DataDir: data, NamesrvAddr: nsAddr, BrokerAddr: brAddr, SyncFlush: syncFlush, Logger: log,
+				ProxyAddr: proxyAddr, TLSCertFile: tlsCert, TLSKeyFile: tlsKey,
 				Broker: func(o *broker.Options) { o.TimerPrecisionMs = timerPrecisionMs },
 			})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "quiver: name server on %s, broker on %s, data in %s (ready in %s)\n",
-				s.NamesrvAddr(), s.BrokerAddr(), data, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(cmd.OutOrStdout(), "quiver: name server on %s, broker on %s, proxy on %s, data in %s (ready in %s)\n",
+				s.NamesrvAddr(), s.BrokerAddr(), s.ProxyAddr(), data, time.Since(start).Round(time.Millisecond))
 			waitForSignal(cmd.Context())
 			fmt.Fprintln(cmd.OutOrStdout(), "quiver: stopping")
 			return s.Close()
@@ -65,6 +69,9 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&data, "data", "./data", "directory for the store")
 	cmd.Flags().StringVar(&nsAddr, "namesrv-addr", ":9876", "name server listen address")
 	cmd.Flags().StringVar(&brAddr, "broker-addr", ":10911", "broker listen address")
+	cmd.Flags().StringVar(&proxyAddr, "proxy-addr", ":8081", "gRPC proxy listen address for 5.x clients (\"\" for none)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "proxy TLS certificate (PEM); self-signed when unset")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "proxy TLS private key (PEM)")
 	cmd.Flags().BoolVar(&syncFlush, "sync-flush", false, "acknowledge sends only once on disk (flushDiskType=SYNC_FLUSH)")
 	cmd.Flags().Int64Var(&timerPrecisionMs, "timer-precision-ms", 1000, "timer wheel slot length, 100 to 60000 (timerPrecisionMs)")
 	return cmd

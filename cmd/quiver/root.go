@@ -23,7 +23,7 @@ func newRootCmd(out io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.AddCommand(newVersionCmd(), newStoreCmd(), newServeCmd(), newNamesrvCmd(), newBrokerCmd())
-	root.AddCommand(newBenchCmd(), newAdminCmd())
+	root.AddCommand(newBenchCmd(), newAdminCmd(), newProxyCmd())
 	return root
 }
 
