@@ -25,7 +25,13 @@ type tlog struct {
 	written  int64 // position up to which units are in files
 	synced   int64 // position up to which files are durable
 	buf      []byte
+	// A read cache of one block: chains of a busy slot walk backwards
+	// through neighbouring units.
+	cache     []byte
+	cacheBase int64 // position of cache[0]; −1 none
 }
+
+const cacheBlock = 64 * unitSize * 16 // 73,728 bytes, a whole number of units
 
 type tseg struct {
 	base    int64
@@ -37,7 +43,7 @@ func openLog(fs vfs.FS, dir string, segUnits int) (*tlog, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("timer: log dir: %w", err)
 	}
-	l := &tlog{fs: fs, dir: dir, segBytes: int64(segUnits) * unitSize}
+	l := &tlog{fs: fs, dir: dir, segBytes: int64(segUnits) * unitSize, cacheBase: -1}
 	names, err := fs.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("timer: log dir: %w", err)
@@ -167,15 +173,27 @@ func (l *tlog) read(pos int64) (unit, error) {
 	if pos >= l.written {
 		return decodeUnit(l.buf[pos-l.written:])
 	}
+	if l.cacheBase >= 0 && pos >= l.cacheBase && pos+unitSize <= l.cacheBase+int64(len(l.cache)) {
+		return decodeUnit(l.cache[pos-l.cacheBase:])
+	}
 	s := l.seg(pos)
 	if s == nil {
 		return unit{}, fmt.Errorf("%w: position %d is in a removed segment", errBadUnit, pos)
 	}
-	var b [unitSize]byte
-	if _, err := s.f.ReadAt(b[:], pos-s.base); err != nil {
+	// Read the block ending just after pos (chains run backwards), within
+	// the segment and the written part of the log.
+	start := max(pos+unitSize-cacheBlock, s.base)
+	end := min(pos+unitSize, l.written)
+	if cap(l.cache) < cacheBlock {
+		l.cache = make([]byte, cacheBlock)
+	}
+	l.cache = l.cache[:end-start]
+	if _, err := s.f.ReadAt(l.cache, start-s.base); err != nil {
+		l.cacheBase = -1
 		return unit{}, fmt.Errorf("timer: read log at %d: %w", pos, err)
 	}
-	return decodeUnit(b[:])
+	l.cacheBase = start
+	return decodeUnit(l.cache[pos-start:])
 }
 
 // scan calls fn with each valid unit from pos on, in order, and returns the
@@ -237,6 +255,7 @@ func (l *tlog) truncate(pos int64) error {
 		l.segs = l.segs[:len(l.segs)-1]
 	}
 	l.end, l.written, l.synced = pos, pos, min(l.synced, pos)
+	l.cacheBase = -1
 	return nil
 }
 
@@ -250,6 +269,7 @@ func (l *tlog) removeDead(readSlot int64) error {
 			return fmt.Errorf("timer: remove log segment: %w", err)
 		}
 		l.segs = l.segs[1:]
+		l.cacheBase = -1
 	}
 	return nil
 }
