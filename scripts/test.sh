@@ -22,6 +22,18 @@ if ! command -v gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
 fi
 
+# The gRPC proxy's tests drive the Node.js 5.x client (test/node).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+		echo "== installing nodejs and npm for the Node.js client tests"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+	fi
+fi
+if command -v npm >/dev/null 2>&1 && [ ! -d test/node/node_modules/rocketmq-client-nodejs ]; then
+	echo "== npm ci in test/node"
+	(cd test/node && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed; the Node.js tests will say why"
+fi
+
 go version
 
 passed=()
