@@ -1,0 +1,5 @@
+//go:build !race
+
+package grpcserver
+
+const raceEnabled = false
