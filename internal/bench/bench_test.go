@@ -205,3 +205,73 @@ func TestSeenCountsEachNumberOnce(t *testing.T) {
 		t.Fatal("out-of-range numbers accepted")
 	}
 }
+
+// Benchmarks of the W-suite paths with broker and load generator in one
+// process (profile with -cpuprofile; numbers go in notes, never in
+// assertions). b.N is the message count.
+func benchServer(b *testing.B) *server.Server {
+	b.Helper()
+	s, err := server.Start(server.Options{
+		DataDir: b.TempDir(), NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0",
+		Broker: func(o *broker.Options) { o.Store.SegmentSize = 256 << 20 },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func benchProduce(b *testing.B, producers, window int) {
+	s := benchServer(b)
+	ctx := context.Background()
+	c := DefaultConfig()
+	c.Namesrv, c.Topic, c.Name, c.Producers, c.Window = s.NamesrvAddr(), FreshTopic("b"), "bench", producers, window
+	tgt, err := Prepare(ctx, c.Namesrv, c.Topic, 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Count, c.Duration = b.N, time.Hour
+	b.SetBytes(int64(c.Size))
+	b.ResetTimer()
+	r, err := Produce(ctx, c, tgt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(r.MsgsPerSec, "msg/s")
+}
+
+func BenchmarkProduceW1(b *testing.B)  { benchProduce(b, 1, 1) }
+func BenchmarkProduceW2(b *testing.B)  { benchProduce(b, 8, 1) }
+func BenchmarkProduceW2p(b *testing.B) { benchProduce(b, 1, 256) }
+
+// BenchmarkConsumeW3 drains b.N messages, acknowledging each (W3).
+func BenchmarkConsumeW3(b *testing.B) { benchConsume(b, 1) }
+
+// BenchmarkConsumeW3b drains b.N messages, committing every 100 (W3b).
+func BenchmarkConsumeW3b(b *testing.B) { benchConsume(b, 100) }
+
+func benchConsume(b *testing.B, every int) {
+	s := benchServer(b)
+	ctx := context.Background()
+	c := DefaultConfig()
+	c.Namesrv, c.Topic, c.Name, c.Window, c.Count, c.Duration = s.NamesrvAddr(), FreshTopic("b"), "fill", 256, b.N, time.Hour
+	tgt, err := Prepare(ctx, c.Namesrv, c.Topic, 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := Produce(ctx, c, tgt); err != nil {
+		b.Fatal(err)
+	}
+	c.Name, c.Group, c.CommitEvery = "drain", FreshTopic("g"), every
+	b.SetBytes(int64(c.Size))
+	b.ResetTimer()
+	r, err := Consume(ctx, c, tgt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r.Msgs != int64(b.N) {
+		b.Fatalf("consumed %d of %d", r.Msgs, b.N)
+	}
+	b.ReportMetric(r.MsgsPerSec, "msg/s")
+}

@@ -2,15 +2,12 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/quiver-mq/quiver/internal/remoting"
 )
 
 // Config describes one produce, consume or end-to-end run. Zero fields take
@@ -328,96 +325,6 @@ func (s *schedule) take() (int64, time.Time, bool) {
 		s.late.Add(1)
 	}
 	return i, due, true
-}
-
-// plan says where each message goes and what it carries besides the body;
-// the zero plan sends to tgt.Topic, each producer cycling over the queues.
-type plan struct {
-	// dest returns the topic and queue of message i.
-	dest func(i int64) (string, Queue)
-	// prepare may rewrite body for message i and returns its properties
-	// (RocketMQ's encoding: name 0x01 value 0x02 …).
-	prepare func(i int64, body []byte) string
-}
-
-// produceRun sends messages from cfg.Producers connections with cfg.Window
-// in flight each, returning the acked count and per-send latency (from the
-// due time when paced: no coordinated omission).
-func produceRun(ctx context.Context, cfg Config, tgt *Target, m *meter, sch *schedule, pl plan) (errs int64, err error) {
-	clients := make([]*remoting.Client, cfg.Producers)
-	conns := make([]*remoting.Conn, cfg.Producers)
-	defer func() {
-		for _, cl := range clients {
-			if cl != nil {
-				cl.Close()
-			}
-		}
-	}()
-	for p := range clients {
-		clients[p] = remoting.NewClient(remoting.ClientOptions{})
-		// One broker in practice; dial its address now so connecting is
-		// not in the first latency.
-		if conns[p], err = clients[p].Conn(ctx, tgt.Queues[0].Addr); err != nil {
-			return 0, err
-		}
-	}
-	var errCount atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	for p := range clients {
-		var rr atomic.Uint64 // round-robin over queues, per producer
-		rr.Store(uint64(p))
-		for range cfg.Window {
-			rec := m.recorder()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				body := payload(cfg.Size)
-				for {
-					i, due, ok := sch.take()
-					if !ok || ctx.Err() != nil {
-						return
-					}
-					topic, q := tgt.Topic, Queue{}
-					if pl.dest != nil {
-						topic, q = pl.dest(i)
-					} else {
-						q = tgt.Queues[int((rr.Add(1)-1)%uint64(len(tgt.Queues)))]
-					}
-					c := conns[p]
-					if q.Addr != tgt.Queues[0].Addr {
-						var err error
-						if c, err = clients[p].Conn(ctx, q.Addr); err != nil {
-							errCount.Add(1)
-							continue
-						}
-					}
-					if (sch.stamp || sch.interval > 0) && len(body) >= 16 {
-						binary.LittleEndian.PutUint64(body, uint64(due.UnixNano()))
-						binary.LittleEndian.PutUint64(body[8:], uint64(time.Now().UnixNano()))
-					}
-					props := ""
-					if pl.prepare != nil {
-						props = pl.prepare(i, body)
-					}
-					sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-					err := send(sctx, c, topic, q, body, props)
-					cancel()
-					if err != nil {
-						if errCount.Add(1) > 1000 {
-							errOnce.Do(func() { firstErr = fmt.Errorf("bench: too many send errors, last: %w", err) })
-							return
-						}
-						continue
-					}
-					rec.record(time.Since(due))
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	return errCount.Load(), firstErr
 }
 
 func newSchedule(cfg Config, start time.Time) *schedule {

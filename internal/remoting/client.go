@@ -108,7 +108,7 @@ func (cl *Client) Conn(ctx context.Context, addr string) (*Conn, error) {
 			nc.Close()
 			return nil, ErrClosed
 		}
-		c := newConn(nc, clientDispatcher{cl, addr}, connOptions{maxFrame: cl.opts.MaxFrame, queue: 4096}, cl.log)
+		c := newConn(nc, clientDispatcher{cl, addr}, connOptions{maxFrame: cl.opts.MaxFrame}, cl.log)
 		cl.conns[addr] = c
 		c.start(&cl.wg) // under mu, so before Close can wait
 		cl.mu.Unlock()

@@ -436,7 +436,7 @@ func TestWriteLoopBatchesFrames(t *testing.T) {
 	}
 	defer peer.Close()
 	cc := &countingConn{Conn: nc}
-	c := newConn(cc, nil, connOptions{maxFrame: protocol.DefaultMaxFrame, queue: 4096}, slog.New(slog.DiscardHandler))
+	c := newConn(cc, nil, connOptions{maxFrame: protocol.DefaultMaxFrame}, slog.New(slog.DiscardHandler))
 
 	const n = 2000
 	ctx := timeout(t, 10*time.Second)
@@ -507,5 +507,117 @@ func TestManySmallResponsesUnderLoad(t *testing.T) {
 	wg.Wait()
 	if n := done.Load(); n != 2*32*300 {
 		t.Fatalf("%d requests done", n)
+	}
+}
+
+// InvokeAsync calls back once per request with its own response, many in
+// flight on one connection; when the connection closes, the calls still
+// waiting are answered with ErrClosed, and a call on a closed connection
+// fails at once without a callback.
+func TestInvokeAsyncAnswersEveryCallOnce(t *testing.T) {
+	var held sync.WaitGroup
+	_, addr := startServer(t, ServerOptions{}, func(s *Server) {
+		s.Handle(codeEcho, s.NewPool("echo", 4, 1000), echo)
+		s.Handle(codeSuspend, nil, func(context.Context, *Conn, *protocol.Command) *protocol.Command {
+			held.Done()
+			return nil // never answered
+		})
+	})
+	cl := startClient(t)
+	ctx := timeout(t, 10*time.Second)
+	c, err := cl.Conn(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	var got sync.WaitGroup
+	var calls [n]atomic.Int32
+	for i := range n {
+		req := echoRequest(i)
+		want := string(req.Body)
+		got.Add(1)
+		err := c.InvokeAsync(ctx, req, func(resp *protocol.Command, err error) {
+			defer got.Done()
+			calls[i].Add(1)
+			if err != nil || string(resp.Body) != want {
+				t.Errorf("call %d: %v, %+v", i, err, resp)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got.Wait()
+	for i := range calls {
+		if n := calls[i].Load(); n != 1 {
+			t.Fatalf("call %d answered %d times", i, n)
+		}
+	}
+
+	held.Add(1)
+	closed := make(chan error, 1)
+	if err := c.InvokeAsync(ctx, protocol.NewRequest(codeSuspend, nil), func(_ *protocol.Command, err error) { closed <- err }); err != nil {
+		t.Fatal(err)
+	}
+	held.Wait()
+	c.Close()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("waiting call answered %v, want ErrClosed", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("waiting call not answered when the connection closed")
+	}
+	err = c.InvokeAsync(ctx, echoRequest(0), func(*protocol.Command, error) { t.Error("callback after a failed InvokeAsync") })
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("InvokeAsync on a closed connection: %v", err)
+	}
+}
+
+// Send blocks while the write buffer is over its limit and goes on once
+// the peer reads; a blocked Send ends with its ctx.
+func TestSendBlocksWhileThePeerDoesNotRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	c := newConn(nc, nil, connOptions{maxFrame: protocol.DefaultMaxFrame, maxPending: 64 << 10}, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	c.start(&wg)
+	defer func() { c.Close(); wg.Wait() }()
+	big := protocol.NewRequest(codeEcho, nil)
+	big.Body = make([]byte, 256<<10)
+	// The socket buffers fill up, then the write buffer: Send must block.
+	blocked := false
+	for range 200 {
+		short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		err := c.Send(short, big)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			blocked = true
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !blocked {
+		t.Fatal("Send never blocked although the peer reads nothing")
+	}
+	// Once the peer reads, Send goes on.
+	go io.Copy(io.Discard, peer)
+	if err := c.Send(timeout(t, 10*time.Second), big); err != nil {
+		t.Fatalf("Send after the peer started reading: %v", err)
 	}
 }

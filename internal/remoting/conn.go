@@ -37,34 +37,62 @@ type Conn struct {
 	opts    connOptions
 	ctx     context.Context
 	cancel  context.CancelFunc
-	out     chan []byte
 	done    chan struct{}
 	once    sync.Once
 	wdone   chan struct{} // closed when writeLoop returns
 	opaque  atomic.Int32
 	mu      sync.Mutex
-	pending map[int32]chan *protocol.Command
+	pending map[int32]call
 	err     error
+
+	// Outgoing frames are encoded straight into wbuf, which the write loop
+	// swaps for an empty buffer and writes whole: one system call for
+	// whatever queued up while the previous write ran.
+	wmu   sync.Mutex
+	wbuf  []byte
+	wroom chan struct{} // closed when the write loop takes wbuf; nil if nobody waits
+	kick  chan struct{} // capacity 1: wakes the write loop
 
 	// Values is free for the owner (a client id, a channel's role).
 	Values sync.Map
 }
 
+// call is a request waiting for its response: Invoke waits on ch,
+// InvokeAsync's callback is cb.
+type call struct {
+	ch chan *protocol.Command
+	cb func(*protocol.Command, error)
+}
+
 type connOptions struct {
 	maxFrame    int
 	idleTimeout time.Duration
-	queue       int
+	// maxPending is how many encoded bytes may wait for the write loop
+	// before Send blocks (default 4 MiB); one frame may go past it.
+	maxPending int
 }
+
+// Write buffers: the initial size, and the largest one kept for reuse
+// after a write (a big pull response is not held per connection).
+const (
+	defaultMaxPending = 4 << 20
+	writeBufSize      = 64 << 10
+	writeBufKeep      = 1 << 20
+)
 
 func newConn(nc net.Conn, d dispatcher, opts connOptions, log *slog.Logger) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
+	if opts.maxPending <= 0 {
+		opts.maxPending = defaultMaxPending
+	}
 	c := &Conn{
 		nc: nc, d: d, opts: opts, ctx: ctx, cancel: cancel,
 		log:     log.With("remote", nc.RemoteAddr().String()),
-		out:     make(chan []byte, opts.queue),
 		done:    make(chan struct{}),
-		pending: make(map[int32]chan *protocol.Command),
+		pending: make(map[int32]call),
 		wdone:   make(chan struct{}),
+		wbuf:    make([]byte, 0, writeBufSize),
+		kick:    make(chan struct{}, 1),
 	}
 	return c
 }
@@ -122,8 +150,12 @@ func (c *Conn) closeWith(err error) {
 		c.cancel()
 		close(c.done)
 		c.nc.Close()
-		for _, ch := range pend {
-			close(ch)
+		for _, p := range pend {
+			if p.cb != nil {
+				p.cb(nil, err)
+			} else {
+				close(p.ch)
+			}
 		}
 	})
 	// Outside once.Do: the owner's callback (Server's OnClose) may call
@@ -164,11 +196,15 @@ func (c *Conn) readLoop() {
 		}
 		if cmd.IsResponse() {
 			c.mu.Lock()
-			ch := c.pending[cmd.Opaque]
+			p, ok := c.pending[cmd.Opaque]
 			delete(c.pending, cmd.Opaque)
 			c.mu.Unlock()
-			if ch != nil {
-				ch <- cmd
+			switch {
+			case !ok:
+			case p.cb != nil:
+				p.cb(cmd, nil)
+			default:
+				p.ch <- cmd
 			}
 			continue
 		}
@@ -180,68 +216,74 @@ func (c *Conn) readLoop() {
 
 func (c *Conn) writeLoop() {
 	defer close(c.wdone)
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	spare := make([]byte, 0, writeBufSize)
 	for {
-		var frame []byte
 		select {
-		case frame = <-c.out:
+		case <-c.kick:
 		case <-c.done:
 			return
 		}
-		c.nc.SetWriteDeadline(time.Now().Add(120 * time.Second))
-		if _, err := bw.Write(frame); err != nil {
-			c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
-			return
+		c.wmu.Lock()
+		buf := c.wbuf
+		c.wbuf = spare
+		room := c.wroom
+		c.wroom = nil
+		c.wmu.Unlock()
+		if room != nil {
+			close(room)
 		}
-	drain:
-		for {
-			select {
-			case frame = <-c.out:
-				if _, err := bw.Write(frame); err != nil {
-					c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
-					return
-				}
-			default:
-				break drain
+		if len(buf) > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(120 * time.Second))
+			if _, err := c.nc.Write(buf); err != nil {
+				c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
+				return
 			}
 		}
-		if err := bw.Flush(); err != nil {
-			c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
-			return
+		if cap(buf) > writeBufKeep {
+			buf = make([]byte, 0, writeBufSize)
 		}
+		spare = buf[:0]
 	}
 }
 
-// Send queues cmd for writing. It blocks while the write queue is full,
-// until ctx ends or the connection closes (then the error wraps ErrClosed).
+// Send encodes cmd onto the connection's write buffer. It blocks while
+// the buffer holds more than its limit, until ctx ends or the connection
+// closes (then the error wraps ErrClosed). An unencodable cmd is an error
+// and leaves the connection as it was.
 func (c *Conn) Send(ctx context.Context, cmd *protocol.Command) error {
-	frame, err := cmd.AppendFrame(make([]byte, 0, frameSizeHint(cmd)))
+	c.wmu.Lock()
+	for len(c.wbuf) >= c.opts.maxPending {
+		if c.wroom == nil {
+			c.wroom = make(chan struct{})
+		}
+		room := c.wroom
+		c.wmu.Unlock()
+		select {
+		case <-room:
+		case <-c.done:
+			return c.closeErr()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c.wmu.Lock()
+	}
+	select {
+	case <-c.done:
+		c.wmu.Unlock()
+		return c.closeErr()
+	default:
+	}
+	var err error
+	c.wbuf, err = cmd.AppendFrame(c.wbuf)
+	c.wmu.Unlock()
 	if err != nil {
 		return err
 	}
 	select {
-	case <-c.done:
-		return c.closeErr()
-	default:
+	case c.kick <- struct{}{}:
+	default: // the write loop is already due to run
 	}
-	select {
-	case c.out <- frame:
-		return nil
-	case <-c.done:
-		return c.closeErr()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// frameSizeHint is about the encoded size of cmd, so that encoding
-// allocates once.
-func frameSizeHint(cmd *protocol.Command) int {
-	n := 128 + len(cmd.Remark) + len(cmd.Body)
-	for k, v := range cmd.ExtFields {
-		n += len(k) + len(v) + 8
-	}
-	return n
+	return nil
 }
 
 // closeErr is why the connection closed (wrapping ErrClosed); nil while
@@ -284,7 +326,7 @@ func (c *Conn) Invoke(ctx context.Context, req *protocol.Command) (*protocol.Com
 		c.mu.Unlock()
 		return nil, c.closeErr()
 	}
-	c.pending[req.Opaque] = ch
+	c.pending[req.Opaque] = call{ch: ch}
 	c.mu.Unlock()
 	forget := func() {
 		c.mu.Lock()
@@ -307,6 +349,39 @@ func (c *Conn) Invoke(ctx context.Context, req *protocol.Command) (*protocol.Com
 		forget()
 		return nil, c.ctxErr(req, ctx.Err())
 	}
+}
+
+// InvokeAsync sends req and returns without waiting: cb is called once,
+// with the response, or with an error wrapping ErrClosed when the
+// connection closes first (or the send fails once req is registered). It
+// runs on the connection's read loop (or on the goroutine closing the
+// connection), so it must be quick and must not wait on this connection.
+// When InvokeAsync returns an error, cb is not called. There is no
+// timeout: closing the connection ends every call still waiting (Java's
+// invokeAsync scans for expired ones; a caller that needs that closes).
+func (c *Conn) InvokeAsync(ctx context.Context, req *protocol.Command, cb func(*protocol.Command, error)) error {
+	req.Opaque = c.opaque.Add(1)
+	req.Flag &^= protocol.FlagResponse | protocol.FlagOneway
+	c.mu.Lock()
+	if c.pending == nil {
+		c.mu.Unlock()
+		return c.closeErr()
+	}
+	c.pending[req.Opaque] = call{cb: cb}
+	c.mu.Unlock()
+	if err := c.Send(ctx, req); err != nil {
+		c.mu.Lock()
+		_, mine := c.pending[req.Opaque]
+		if mine {
+			delete(c.pending, req.Opaque)
+		}
+		c.mu.Unlock()
+		if mine {
+			return c.ctxErr(req, err)
+		}
+		// closeWith took the call and has answered it.
+	}
+	return nil
 }
 
 // ctxErr marks a deadline as ErrTimeout.

@@ -9,10 +9,13 @@
 //
 // A Conn has a read loop and a write loop. The read loop decodes frames
 // (refusing any over the frame limit by closing the connection), matches
-// responses to pending requests by opaque, and hands requests to the
-// dispatcher. The write loop takes encoded frames from a queue and writes
-// them through a buffer, flushing when the queue runs dry, so a burst of
-// responses costs one system call.
+// responses to pending requests by opaque (waking Invoke, or calling
+// InvokeAsync's callback), and hands requests to the dispatcher. Send
+// encodes a frame straight onto the connection's write buffer and wakes the
+// write loop, which swaps the buffer for an empty one and writes it whole:
+// whatever queued up while the previous write ran goes out in one system
+// call, and no frame is allocated or passed through a channel on its own.
+// Send blocks while more than 4 MiB wait to be written.
 //
 // # Server
 //
@@ -35,6 +38,6 @@
 // handler may call it.
 //
 // Concurrency: all exported methods are safe for concurrent use. Server.mu,
-// Client.mu and Conn.mu are never held together, nor while calling a
-// handler or OnClose.
+// Client.mu, Conn.mu and Conn.wmu are never held together, nor while
+// calling a handler, a callback or OnClose.
 package remoting

@@ -153,7 +153,7 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		c := newConn(nc, s, connOptions{maxFrame: s.opts.MaxFrame, idleTimeout: s.opts.IdleTimeout, queue: 4096}, s.log)
+		c := newConn(nc, s, connOptions{maxFrame: s.opts.MaxFrame, idleTimeout: s.opts.IdleTimeout}, s.log)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
