@@ -217,10 +217,12 @@ func (s *Service) ReceiveMessage(req *pb.ReceiveMessageRequest, stream pb.Messag
 	ctx := stream.Context()
 	end := func(status *pb.Status, msgs []*pb.Message) error {
 		if err := stream.Send(&pb.ReceiveMessageResponse{Content: &pb.ReceiveMessageResponse_Status{Status: status}}); err != nil {
+			s.releaseSoon(req, msgs)
 			return err
 		}
-		for _, m := range msgs {
+		for i, m := range msgs {
 			if err := stream.Send(&pb.ReceiveMessageResponse{Content: &pb.ReceiveMessageResponse_Message{Message: m}}); err != nil {
+				s.releaseSoon(req, msgs[i:])
 				return err
 			}
 		}
@@ -348,6 +350,20 @@ func (s *Service) ReceiveMessage(req *pb.ReceiveMessageRequest, stream pb.Messag
 		return end(st(pb.Code_MESSAGE_NOT_FOUND, "no match message"), nil)
 	}
 	return end(ok(), out)
+}
+
+// releaseSoon makes messages that could not be written to the client
+// visible again after 1 s instead of their full invisible time, as the Java
+// proxy does.
+func (s *Service) releaseSoon(req *pb.ReceiveMessageRequest, msgs []*pb.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.RequestTimeout)
+	defer cancel()
+	for _, m := range msgs {
+		_, _ = s.ChangeInvisibleDuration(ctx, &pb.ChangeInvisibleDurationRequest{
+			Group: req.GetGroup(), Topic: m.GetTopic(), ReceiptHandle: m.GetSystemProperties().GetReceiptHandle(),
+			InvisibleDuration: durationpb.New(time.Second), MessageId: m.GetSystemProperties().GetMessageId(),
+		})
+	}
 }
 
 // brokerOf resolves the broker named in a receipt handle.
