@@ -17,6 +17,7 @@ import (
 	"github.com/quiver-mq/quiver/internal/message"
 	"github.com/quiver-mq/quiver/internal/metadata"
 	"github.com/quiver-mq/quiver/internal/offset"
+	"github.com/quiver-mq/quiver/internal/pop"
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/schedule"
 	"github.com/quiver-mq/quiver/internal/store"
@@ -109,6 +110,8 @@ type Broker struct {
 	groups         *metadata.Groups
 	offsets        *offset.Store
 	longPoll       *processor.LongPoll
+	popPoll        *processor.PopPoll
+	pop            *pop.Service
 	proc           *processor.Processor
 	srv            *remoting.Server
 	client         *remoting.Client
@@ -149,10 +152,12 @@ func New(opts Options) (*Broker, error) {
 		topicsChanged: make(chan struct{}, 1),
 	}
 	b.longPoll = processor.NewLongPoll()
+	b.popPoll = processor.NewPopPoll()
 	so := opts.Store
 	so.Logger = b.log
 	so.OnDispatch = func(topic string, queueID int32, off int64) {
 		b.longPoll.Notify(topic, queueID, off)
+		b.popPoll.Notify(topic, queueID, off)
 		if t := b.timerNotify.Load(); t != nil {
 			t.Notify(topic, queueID, off)
 		}
@@ -239,6 +244,20 @@ func (b *Broker) Start() (net.Addr, error) {
 	b.addr = net.JoinHostPort(ip, strconv.Itoa(tcp.Port))
 	b.haAddr = net.JoinHostPort(ip, strconv.Itoa(tcp.Port+1))
 	host, _ := netip.ParseAddrPort(b.addr)
+	topicsChanged := func() {
+		select {
+		case b.topicsChanged <- struct{}{}:
+		default:
+		}
+	}
+	if b.pop, err = pop.Open(b.store, b.topics, b.groups, b.offsets, pop.Options{
+		ClusterName: b.opts.ClusterName, BrokerName: b.opts.BrokerName, StoreHost: host,
+		Dir: filepath.Join(b.opts.Store.Dir, "config"), FS: b.opts.Store.FS, TopicsChanged: topicsChanged,
+		Wake: func(topic string, q int32) { b.popPoll.Notify(topic, q, 0) }, Now: b.opts.Store.Now, Logger: b.log,
+	}); err != nil {
+		b.srv.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	b.proc = processor.New(processor.Config{
 		ClusterName: b.opts.ClusterName, BrokerName: b.opts.BrokerName, BrokerID: b.opts.BrokerID,
 		StoreHost: host, AutoCreateTopic: b.opts.AutoCreateTopic,
@@ -249,18 +268,15 @@ func (b *Broker) Start() (net.Addr, error) {
 		Store: b.store, Topics: b.topics, Groups: b.groups, Offsets: b.offsets,
 		Clients: clients, Locks: processor.NewLocks(b.opts.LockMaxLive, nil), LongPoll: b.longPoll, Txn: tx, Logger: b.log,
 		PutHooks: []func(*message.Message) error{b.putHook}, Timers: b.timers,
-		TopicsChanged: func() {
-			select {
-			case b.topicsChanged <- struct{}{}:
-			default:
-			}
-		},
+		Pop: b.pop, PopPoll: b.popPoll, TopicsChanged: topicsChanged,
 	})
 	b.proc.Register(b.srv)
 	b.client = remoting.NewClient(remoting.ClientOptions{Logger: b.log})
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.wg.Add(7)
+	b.wg.Add(9)
+	go func() { defer b.wg.Done(); b.pop.Run(ctx) }()
+	go func() { defer b.wg.Done(); b.popPoll.Run(ctx) }()
 	go func() { defer b.wg.Done(); tx.Run(ctx) }()
 	go func() { defer b.wg.Done(); b.timers.Run(ctx) }()
 	go func() {
@@ -297,7 +313,11 @@ func (b *Broker) Close() error {
 		}
 		// The schedule's progress is written after the store's final flush,
 		// which may make more of it durable.
-		errs := []error{b.offsets.Persist(), b.store.Close(), b.sched.Persist(), b.timers.Persist(), b.timers.Close()}
+		var errs []error
+		if b.pop != nil {
+			errs = append(errs, b.pop.Persist()) // revive progress goes into the offsets
+		}
+		errs = append(errs, b.offsets.Persist(), b.store.Close(), b.sched.Persist(), b.timers.Persist(), b.timers.Close())
 		err = errors.Join(errs...)
 	})
 	return err

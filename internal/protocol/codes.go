@@ -66,6 +66,15 @@ const (
 	BrokerHeartbeat               int32 = 904
 	RecallMessage                 int32 = 370 // RocketMQ 5.3.2
 
+	// Pop consumption (RocketMQ 5.x).
+	PopMessage                 int32 = 200050
+	AckMessage                 int32 = 200051
+	PeekMessage                int32 = 200052
+	ChangeMessageInvisibleTime int32 = 200053
+	Notification               int32 = 200054
+	PollingInfo                int32 = 200055
+	BatchAckMessage            int32 = 200151
+
 	// Quiver's own admin codes (no RocketMQ equivalent).
 	QuiverTimerStatus     int32 = 40001 // topic, msgId → timer.Status JSON
 	QuiverTimerReschedule int32 = 40002 // topic, msgId, deliverTimeMs → timer.Status JSON
@@ -99,7 +108,9 @@ const (
 	FilterDataNotLatest       int32 = 28
 	InvalidParameter          int32 = 29
 	ConsumerNotOnline         int32 = 206
-	NoMessage                 int32 = 208
+	NoMessage                 int32 = 208 // pop: offset out of range, or (Quiver) an unknown or expired receipt handle
+	PollingFull               int32 = 209
+	PollingTimeout            int32 = 210 // pop/notification: nothing found within pollTime
 	IllegalOperation          int32 = 604
 	GoAway                    int32 = 1500
 )

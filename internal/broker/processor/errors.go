@@ -3,6 +3,7 @@ package processor
 import (
 	"errors"
 
+	"github.com/quiver-mq/quiver/internal/pop"
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/store"
 	"github.com/quiver-mq/quiver/internal/timer"
@@ -49,6 +50,19 @@ func txnErrorCode(err error) (int32, string) {
 		return protocol.IllegalOperation, err.Error()
 	case errors.Is(err, txn.ErrNotFound), errors.Is(err, txn.ErrMismatch), errors.Is(err, txn.ErrBadState):
 		return protocol.SystemError, err.Error()
+	}
+	return storeErrorCode(err)
+}
+
+// popErrorCode maps a pop error to a response code: a malformed handle or
+// body is INVALID_PARAMETER, an unknown or expired handle NO_MESSAGE (the
+// proxy answers INVALID_RECEIPT_HANDLE for it).
+func popErrorCode(err error) (int32, string) {
+	switch {
+	case errors.Is(err, pop.ErrBadHandle):
+		return protocol.InvalidParameter, err.Error()
+	case errors.Is(err, pop.ErrHandleUnknown), errors.Is(err, pop.ErrHandleExpired):
+		return protocol.NoMessage, err.Error()
 	}
 	return storeErrorCode(err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/quiver-mq/quiver/internal/message"
 	"github.com/quiver-mq/quiver/internal/metadata"
 	"github.com/quiver-mq/quiver/internal/offset"
+	"github.com/quiver-mq/quiver/internal/pop"
 	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/internal/store"
@@ -58,6 +59,10 @@ type Deps struct {
 	// Timers is the timer wheel (RECALL_MESSAGE, timer status and
 	// reschedule); nil answers those SYSTEM_ERROR.
 	Timers *timer.Service
+	// Pop serves pop consumption and PopPoll parks pops that found nothing;
+	// a nil Pop answers the pop codes SYSTEM_ERROR.
+	Pop     *pop.Service
+	PopPoll *PopPoll
 	// PutHooks rewrite a message just before it is stored (delay levels,
 	// timers, half messages); they run in order on every put, and an error
 	// refuses the message.
@@ -116,6 +121,13 @@ func (p *Processor) Register(srv *remoting.Server) {
 	srv.Handle(protocol.ConsumerSendMsgBack, send, p.consumerSendMsgBack)
 	srv.Handle(protocol.PullMessage, pull, p.pull)
 	srv.Handle(protocol.RecallMessage, send, p.recallMessage)
+	popPool := srv.NewPool("pop", 8, 100000)
+	for code, h := range map[int32]remoting.Handler{
+		protocol.PopMessage: p.popMessage, protocol.AckMessage: p.ackMessage, protocol.BatchAckMessage: p.batchAckMessage,
+		protocol.ChangeMessageInvisibleTime: p.changeInvisibleTime, protocol.Notification: p.notification,
+	} {
+		srv.Handle(code, popPool, h)
+	}
 	srv.Handle(protocol.EndTransaction, srv.NewPool("transaction", 8, 100000), p.endTransaction)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.HeartBeat:              p.heartbeat,
