@@ -4,27 +4,33 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/quiver-mq/quiver/internal/protocol"
 	"github.com/quiver-mq/quiver/internal/remoting"
 )
 
 // consumeOpts steer consumeRun.
 type consumeOpts struct {
-	want       int64         // stop once this many were consumed; 0 = no bound
-	hold       time.Duration // long-polling hold; 0 = stop a queue when it is drained
-	onBody     func(rec *recorder, body []byte, now time.Time)
-	started    chan struct{} // closed once every queue's first pull is sent
-	deadline   time.Time
-	consumed   *atomic.Int64
-	commitWait bool
+	want     int64         // stop once this many were consumed; 0 = no bound
+	hold     time.Duration // long-polling hold; 0 = stop a queue when it is drained
+	onBody   func(rec *recorder, body []byte, now time.Time)
+	started  chan struct{} // closed once every queue's first pull is sent
+	deadline time.Time
+	consumed *atomic.Int64
 }
 
-// consumeRun pulls every queue of tgt over one connection (one goroutine
-// per queue, so 8 pulls may be in flight), from offset 0, committing
-// offsets as cfg.CommitEvery says; it returns the committed offsets' sum.
+// consumeRun pulls every queue of tgt over one connection, from offset 0,
+// committing offsets as cfg.CommitEvery says; it returns the committed
+// offsets' sum. Each queue has a puller goroutine, which sends the next
+// PULL as soon as the previous one is answered, and a goroutine that
+// consumes (and acknowledges) the batches, one batch behind at most, as a
+// RocketMQ push consumer pulls again before its listener has consumed
+// the last batch. With 8 queues and batch 32, at most 8 × 3 × 32 = 768
+// messages are pulled and not yet acknowledged.
 func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consumeOpts) (int64, error) {
 	cl := remoting.NewClient(remoting.ClientOptions{})
 	defer cl.Close()
@@ -38,44 +44,77 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 		firstErr error
 		ready    sync.WaitGroup
 	)
+	report := func(err error) {
+		errMu.Lock()
+		firstErr = errors.Join(firstErr, err)
+		errMu.Unlock()
+	}
 	ctx, cancel := context.WithDeadline(ctx, o.deadline)
 	defer cancel()
+	more := func() bool { return ctx.Err() == nil && (o.want == 0 || o.consumed.Load() < o.want) }
 	ready.Add(len(tgt.Queues))
 	for _, q := range tgt.Queues {
 		rec := m.recorder()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := conn
-			if q.Addr != tgt.Queues[0].Addr {
-				var err error
-				if c, err = cl.Conn(ctx, q.Addr); err != nil {
-					ready.Done()
-					errMu.Lock()
-					firstErr = errors.Join(firstErr, err)
-					errMu.Unlock()
-					return
-				}
+		c := conn
+		if q.Addr != tgt.Queues[0].Addr {
+			if c, err = cl.Conn(ctx, q.Addr); err != nil {
+				ready.Done()
+				report(err)
+				continue
 			}
-			var off, lastCommit int64
+		}
+		batches := make(chan pullResult, 1)
+		wg.Go(func() { // puller
+			defer close(batches)
+			var off int64
 			empty := 0
-			first := true
-			for ctx.Err() == nil && (o.want == 0 || o.consumed.Load() < o.want) {
-				pctx, pcancel := context.WithTimeout(ctx, o.hold+10*time.Second)
-				if first {
+			started := false
+			defer func() {
+				if !started {
 					ready.Done()
-					first = false
+				}
+			}()
+			for more() {
+				pctx, pcancel := context.WithTimeout(ctx, o.hold+10*time.Second)
+				if !started {
+					ready.Done()
+					started = true
 				}
 				res, err := pull(pctx, c, cfg.Group, tgt.Topic, q, off, cfg.Batch, o.hold)
 				pcancel()
 				if err != nil {
 					if ctx.Err() == nil {
-						errMu.Lock()
-						firstErr = errors.Join(firstErr, err)
-						errMu.Unlock()
+						report(err)
 					}
-					break
+					return
 				}
+				off = res.next
+				if res.found {
+					empty = 0
+					select {
+					case batches <- res:
+					case <-ctx.Done():
+						return
+					}
+					continue
+				}
+				switch {
+				case o.hold == 0 && o.want == 0:
+					// Drained, unless the dispatcher is a little behind
+					// the acks: look a few more times first.
+					if empty++; empty >= 5 {
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				case o.hold == 0:
+					time.Sleep(time.Millisecond) // behind the dispatcher
+				}
+			}
+		})
+		wg.Go(func() { // consumer
+			var off, lastCommit int64
+			ack := offsetRequest(protocol.UpdateConsumerOffset, cfg.Group, tgt.Topic, q, 0)
+			for res := range batches {
 				now := time.Now()
 				if o.onBody != nil {
 					for _, m := range res.msgs {
@@ -88,33 +127,19 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 					// Every message acknowledged on its own (one-way, as
 					// JetStream's Ack is).
 					for _, m := range res.msgs {
-						if err := commit(ctx, c, cfg.Group, tgt.Topic, q, m.queueOffset+1, false); err != nil {
+						ack.ExtFields["commitOffset"] = strconv.FormatInt(m.queueOffset+1, 10)
+						if err := c.InvokeOneway(ctx, ack); err != nil {
 							break
 						}
 					}
 				}
 				o.consumed.Add(int64(len(res.msgs)))
 				off = res.next
-				if res.found && cfg.CommitEvery != 1 && (cfg.CommitEvery == 0 || off-lastCommit >= int64(cfg.CommitEvery)) {
+				if cfg.CommitEvery != 1 && (cfg.CommitEvery == 0 || off-lastCommit >= int64(cfg.CommitEvery)) {
 					if err := commit(ctx, c, cfg.Group, tgt.Topic, q, off, false); err == nil {
 						lastCommit = off
 					}
 				}
-				if res.found {
-					empty = 0
-				} else if o.hold == 0 && o.want == 0 {
-					// Drained, unless the dispatcher is a little behind
-					// the acks: look a few more times first.
-					if empty++; empty >= 5 {
-						break
-					}
-					time.Sleep(10 * time.Millisecond)
-				} else if o.hold == 0 {
-					time.Sleep(time.Millisecond) // behind the dispatcher
-				}
-			}
-			if first {
-				ready.Done()
 			}
 			// The final commit waits for the broker, so the check below
 			// sees it. It goes twice: the broker's workers may apply an
@@ -123,15 +148,13 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 				cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
 				for range 2 {
 					if err := commit(cctx, c, cfg.Group, tgt.Topic, q, off, true); err != nil {
-						errMu.Lock()
-						firstErr = errors.Join(firstErr, err)
-						errMu.Unlock()
+						report(err)
 						break
 					}
 				}
 				ccancel()
 			}
-		}()
+		})
 	}
 	if o.started != nil {
 		go func() { ready.Wait(); close(o.started) }()

@@ -45,7 +45,9 @@ type Filter interface {
 type GetResult struct {
 	Status GetStatus
 	// Records are stored records (RocketMQ V1 layout unless a topic is
-	// longer than 127 bytes), CRC-checked, in queue order. They share Buf.
+	// longer than 127 bytes), CRC-checked, in queue order. They share Buf,
+	// which holds exactly them, back to back: a reader that wants them
+	// joined (a PULL response body) can use Buf as it is.
 	Records [][]byte
 	// QueueOffsets[i] is the queue offset of Records[i].
 	QueueOffsets []int64
@@ -115,6 +117,12 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxMsgs, 
 		}
 		if f != nil && !f.MatchTagsCode(u.TagsCode) {
 			return true
+		}
+		if r.Buf == nil {
+			// Size Buf once for the whole read, from this record's size:
+			// growing it record by record copies and allocates again.
+			n := min(int64(maxMsgs), r.MaxOffset-qo)
+			r.Buf = make([]byte, 0, min(n*int64(u.Size)+int64(u.Size)/4, int64(max(maxBytes, int(u.Size)))))
 		}
 		start := len(r.Buf)
 		buf, err := s.clog.ReadRecord(r.Buf, u.CommitLogOffset)

@@ -155,7 +155,7 @@ func (p *Processor) doPull(conn *remoting.Conn, req *protocol.Command, firstPass
 	next := res.NextBeginOffset
 	switch res.Status {
 	case store.Found:
-		r.Body = joinRecords(res.Records)
+		r.Body = res.Buf // the records, back to back: no copy
 	case store.NoMatchedMessage, store.OffsetFoundNull:
 		r.Code = protocol.PullRetryImmediately
 	case store.OffsetOverflowOne:
