@@ -123,13 +123,20 @@ func (p *Processor) popMessage(ctx context.Context, conn *remoting.Conn, req *pr
 		Group: h.group, Topic: h.topic, QueueID: h.queueID, MaxMsgs: int(h.maxMsgNums),
 		InvisibleTime: h.invisibleTime, InitMode: int(h.initMode), Order: h.order, AttemptID: h.attemptID, Filter: filter,
 	}
+	// An expired pop is answered POLLING_TIMEOUT without popping, as Java
+	// does: its caller may have given up, and what it popped would stay
+	// invisible for nothing.
+	timeout := popResponse(req, pop.Result{PopTime: now, InvisibleTime: h.invisibleTime}, h.order)
 	run := func(ctx context.Context, expired bool) *protocol.Command {
+		if expired {
+			return timeout
+		}
 		res, err := p.Pop.Pop(ctx, preq)
 		if err != nil {
 			code, remark := popErrorCode(err)
 			return resp(req, code, remark)
 		}
-		if len(res.Records) == 0 && !expired {
+		if len(res.Records) == 0 {
 			return nil
 		}
 		return popResponse(req, res, h.order)
@@ -139,7 +146,7 @@ func (p *Processor) popMessage(ctx context.Context, conn *remoting.Conn, req *pr
 	}
 	deadline := time.UnixMilli(h.bornTime + h.pollTime)
 	if h.pollTime <= 0 || !time.Now().Before(deadline) || p.PopPoll == nil {
-		return run(ctx, true)
+		return timeout
 	}
 	held := &heldPop{
 		conn: conn, req: req, deadline: deadline, order: h.order,
