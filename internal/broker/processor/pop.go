@@ -127,6 +127,7 @@ func (p *Processor) popMessage(ctx context.Context, conn *remoting.Conn, req *pr
 	// does: its caller may have given up, and what it popped would stay
 	// invisible for nothing.
 	timeout := popResponse(req, pop.Result{PopTime: now, InvisibleTime: h.invisibleTime}, h.order)
+	backlog := false // found nothing, yet messages wait (a queue was busy)
 	run := func(ctx context.Context, expired bool) *protocol.Command {
 		if expired {
 			return timeout
@@ -137,6 +138,7 @@ func (p *Processor) popMessage(ctx context.Context, conn *remoting.Conn, req *pr
 			return resp(req, code, remark)
 		}
 		if len(res.Records) == 0 {
+			backlog = res.RestNum > 0
 			return nil
 		}
 		return popResponse(req, res, h.order)
@@ -149,7 +151,7 @@ func (p *Processor) popMessage(ctx context.Context, conn *remoting.Conn, req *pr
 		return timeout
 	}
 	held := &heldPop{
-		conn: conn, req: req, deadline: deadline, order: h.order,
+		conn: conn, req: req, deadline: deadline, periodic: h.order || backlog,
 		keys:  []string{h.topic, pop.RetryTopicV1(h.topic, h.group)},
 		rerun: func(expired bool) *protocol.Command { return run(context.Background(), expired) },
 	}
@@ -311,7 +313,7 @@ func (p *Processor) notification(_ context.Context, conn *remoting.Conn, req *pr
 		return answer(false)
 	}
 	held := &heldPop{
-		conn: conn, req: req, deadline: deadline, order: order,
+		conn: conn, req: req, deadline: deadline, periodic: order,
 		keys: []string{topic, pop.RetryTopicV1(topic, group)},
 		rerun: func(expired bool) *protocol.Command {
 			if p.Pop.HasMessage(group, topic, queueID, order) {

@@ -19,7 +19,9 @@ type heldPop struct {
 	req      *protocol.Command
 	keys     []string // topics whose arrivals wake it
 	deadline time.Time
-	order    bool // FIFO: also re-run periodically (invisible times lapse)
+	// periodic re-runs it every 500 ms too: FIFO messages become visible
+	// again without an arrival, and a pop that met a busy queue retries.
+	periodic bool
 	// rerun answers the request again; nil keeps it parked.
 	rerun func(expired bool) *protocol.Command
 	done  atomic.Bool
@@ -28,7 +30,8 @@ type heldPop struct {
 // PopPoll parks pops and notifications that found nothing until a message
 // arrives in their topic or its pop retry topic (Notify, from the store's
 // dispatcher and from FIFO acks), until FIFO messages become visible again
-// (re-run every 500 ms), or until their poll time ends.
+// or a busy queue is free (re-run every 500 ms), or until their poll time
+// ends.
 type PopPoll struct {
 	mu      sync.Mutex
 	byKey   map[string]map[*heldPop]struct{}
@@ -115,7 +118,7 @@ func (pp *PopPoll) Run(ctx context.Context) {
 		case now := <-tick.C:
 			n++
 			fifo := n%5 == 0
-			pp.rerun(func(h *heldPop) bool { return !now.Before(h.deadline) || (fifo && h.order) }, false)
+			pp.rerun(func(h *heldPop) bool { return !now.Before(h.deadline) || (fifo && h.periodic) }, false)
 		}
 	}
 }
