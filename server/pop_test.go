@@ -541,3 +541,48 @@ func TestPopBadInput(t *testing.T) {
 		t.Errorf("notification: %d hasMsg=%s", r.Code, r.Ext("hasMsg"))
 	}
 }
+
+// TestPopBatchAckAndNotification: BATCH_ACK_MESSAGE acks by bitset; only
+// the message left out comes back. NOTIFICATION waits for a message.
+func TestPopBatchAckAndNotification(t *testing.T) {
+	e := startPop(t, "")
+	e.createTopic("TopicBatchAck", 1)
+	notified := make(chan *protocol.Command, 1)
+	go func() {
+		r, err := e.cl.Invoke(context.Background(), e.addr, protocol.NewRequest(protocol.Notification, map[string]string{
+			"consumerGroup": "CGBatch", "topic": "TopicBatchAck", "queueId": "-1", "pollTime": "10000",
+			"bornTime": strconv.FormatInt(time.Now().UnixMilli(), 10),
+		}))
+		if err != nil {
+			t.Error(err)
+		}
+		notified <- r
+	}()
+	waitFor(t, 5*time.Second, "the notification parked", func() bool { return e.s.Broker().PopPolling() == 1 })
+	for i := range 3 {
+		e.send("TopicBatchAck", 0, fmt.Sprintf("b-%d", i), nil)
+	}
+	if r := <-notified; r == nil || r.Code != protocol.Success || r.Ext("hasMsg") != "true" {
+		t.Fatalf("notification: %+v", r)
+	}
+	e.dispatched("TopicBatchAck", 0, 3)
+	ps, _ := e.pop("CGBatch", "TopicBatchAck", popOpts{invisible: time.Second, poll: time.Second})
+	if len(ps) != 3 {
+		t.Fatalf("pop: %d", len(ps))
+	}
+	h := ps[0].handle
+	body, _ := json.Marshal(pop.BatchAckBody{BrokerName: "broker-a", Acks: []pop.BatchAck{{
+		Group: "CGBatch", Topic: "TopicBatchAck", Retry: pop.FlagNormal, StartOffset: h.CkQueueOffset, QueueID: h.QueueID,
+		ReviveQueueID: h.ReviveQid, PopTime: h.PopTime, InvisibleTime: h.InvisibleTime,
+		BitSet: pop.EncodeBitSet(h.CkQueueOffset, []int64{ps[0].handle.QueueOffset, ps[2].handle.QueueOffset}),
+	}}})
+	req := protocol.NewRequest(protocol.BatchAckMessage, nil)
+	req.Body = body
+	adminCall(t, e.cl, e.addr, req, protocol.Success)
+	e.drain("CGBatch", "TopicBatchAck", popOpts{invisible: 30 * time.Second, poll: time.Second}, 1, 10*time.Second, func(p popped) {
+		if p.body != "b-1" {
+			t.Fatalf("%s came back after its batch ack", p.body)
+		}
+		e.mustAck("CGBatch", p)
+	})
+}

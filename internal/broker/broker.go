@@ -356,5 +356,8 @@ func (b *Broker) now() int64 {
 	return time.Now().UnixMilli()
 }
 
+// PopPolling is the number of parked pops and notifications.
+func (b *Broker) PopPolling() int { return b.popPoll.Held() }
+
 // Timers is the broker's timer wheel.
 func (b *Broker) Timers() *timer.Service { return b.timers }
