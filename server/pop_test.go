@@ -108,6 +108,7 @@ type popOpts struct {
 	poll      time.Duration
 	order     bool
 	exp       string
+	expType   string
 	attempt   string
 }
 
@@ -123,6 +124,9 @@ func (e *popEnv) pop(group, topic string, o popOpts) ([]popped, *protocol.Comman
 		"invisibleTime": strconv.FormatInt(o.invisible.Milliseconds(), 10), "pollTime": strconv.FormatInt(o.poll.Milliseconds(), 10),
 		"bornTime": strconv.FormatInt(time.Now().UnixMilli(), 10), "initMode": "1", "order": strconv.FormatBool(o.order),
 		"expType": "TAG", "exp": o.exp,
+	}
+	if o.expType != "" {
+		ext["expType"] = o.expType
 	}
 	if o.attempt != "" {
 		ext["attemptId"] = o.attempt
@@ -585,4 +589,44 @@ func TestPopBatchAckAndNotification(t *testing.T) {
 		}
 		e.mustAck("CGBatch", p)
 	})
+}
+
+// TestPopFilters: a TAG or SQL92 expression selects what a pop delivers;
+// the messages it passes over still move the group's offset.
+func TestPopFilters(t *testing.T) {
+	e := startPop(t, "")
+	e.createTopic("TopicPopFilter", 1)
+	for i := range 10 {
+		tag := "A"
+		if i%2 == 1 {
+			tag = "B"
+		}
+		e.send("TopicPopFilter", 0, fmt.Sprintf("f-%d", i), map[string]string{message.PropertyTags: tag, "n": strconv.Itoa(i)})
+	}
+	e.dispatched("TopicPopFilter", 0, 10)
+	var tags []string
+	e.drain("CGTag", "TopicPopFilter", popOpts{invisible: 30 * time.Second, poll: time.Second, exp: "A"}, 5, 10*time.Second, func(p popped) {
+		tags = append(tags, p.body)
+		e.mustAck("CGTag", p)
+	})
+	if fmt.Sprint(tags) != "[f-0 f-2 f-4 f-6 f-8]" {
+		t.Fatalf("tag A: %v", tags)
+	}
+	waitFor(t, 5*time.Second, "the offset past the filtered messages", func() bool {
+		off, _ := e.s.Broker().CommittedOffset("CGTag", "TopicPopFilter", 0)
+		return off == 10
+	})
+	var sql []string
+	e.drain("CGSql", "TopicPopFilter", popOpts{invisible: 30 * time.Second, poll: time.Second, expType: "SQL92", exp: "n >= 7"}, 3, 10*time.Second, func(p popped) {
+		sql = append(sql, p.body)
+		e.mustAck("CGSql", p)
+	})
+	if fmt.Sprint(sql) != "[f-7 f-8 f-9]" {
+		t.Fatalf("SQL92 n >= 7: %v", sql)
+	}
+	bad := protocol.NewRequest(protocol.PopMessage, map[string]string{"consumerGroup": "CGSql", "topic": "TopicPopFilter",
+		"maxMsgNums": "1", "invisibleTime": "1000", "expType": "SQL92", "exp": "n >>> 7"})
+	if r := e.call(bad); r.Code != protocol.SubscriptionParseFailed {
+		t.Fatalf("bad SQL92: %d %s", r.Code, r.Remark)
+	}
 }
