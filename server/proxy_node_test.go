@@ -61,6 +61,7 @@ func runNode(t *testing.T, node string, timeout time.Duration, script string, ar
 // TestProxyNodeProducer: the Node.js client (plaintext gRPC) sends through
 // the proxy; the 4.x client reads the messages.
 func TestProxyNodeProducer(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		node := requireNode(t)
 		const topic, n = "TopicNodeSend", 20
@@ -84,6 +85,7 @@ func TestProxyNodeProducer(t *testing.T) {
 // TestProxyNodePushConsumer: the Node.js PushConsumer consumes what the Go
 // 5.x producer sent.
 func TestProxyNodePushConsumer(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		e.requirePop(t)
 		node := requireNode(t)
@@ -102,15 +104,16 @@ func TestProxyNodePushConsumer(t *testing.T) {
 		// Send after the consumer has had time to start; sends keep coming
 		// until it has them all or gives up.
 		p := e.v5Producer(t, nil, topic)
-		time.Sleep(3 * time.Second)
+		time.Sleep(time.Second)
 		for i := range n {
 			if _, err := p.Send(context.Background(), &rmq.Message{Topic: topic, Body: []byte(fmt.Sprintf("push-%d", i))}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		r := <-done
-		if r.err != nil || !strings.Contains(r.out, fmt.Sprintf("received %d", n)) {
+		if r.err != nil || !strings.Contains(r.out, fmt.Sprintf("received %d ", n)) {
 			t.Fatalf("node push consumer: %v\n%s", r.err, r.out)
 		}
+		t.Log(strings.TrimSpace(r.out))
 	})
 }

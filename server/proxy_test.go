@@ -180,7 +180,7 @@ func (e *proxyEnv) v5Producer(t *testing.T, checker *rmq.TransactionChecker, top
 func (e *proxyEnv) v5Consumer(t *testing.T, group, topic string) rmq.SimpleConsumer {
 	t.Helper()
 	c, err := rmq.NewSimpleConsumer(&rmq.Config{Endpoint: e.proxy, ConsumerGroup: group, Credentials: &credentials.SessionCredentials{}},
-		rmq.WithAwaitDuration(5*time.Second),
+		rmq.WithAwaitDuration(2*time.Second),
 		rmq.WithSubscriptionExpressions(map[string]*rmq.FilterExpression{topic: rmq.SUB_ALL}))
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +225,7 @@ func forBothModes(t *testing.T, f func(t *testing.T, e *proxyEnv)) {
 // TestProxyV5SendIsReadByV4: messages sent by the 5.x Go client through
 // the proxy (TLS) are consumed by the 4.x client over Remoting.
 func TestProxyV5SendIsReadByV4(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		const topic, n = "TopicV5ToV4", 40
 		e.createTopic(t, topic)
@@ -262,6 +263,7 @@ func TestProxyV5SendIsReadByV4(t *testing.T) {
 // TestProxyDelayMessageNotBeforeItsTime: a delay message sent with the 5.x
 // client reaches consumers no earlier than its delivery time.
 func TestProxyDelayMessageNotBeforeItsTime(t *testing.T) {
+	t.Parallel()
 	e := startLocalProxy(t)
 	const topic = "TopicV5Delay"
 	e.createTopic(t, topic)
@@ -282,6 +284,7 @@ func TestProxyDelayMessageNotBeforeItsTime(t *testing.T) {
 // TestProxyTransactions: commit delivers, rollback does not, and a
 // transaction left open is resolved through the check-back on Telemetry.
 func TestProxyTransactions(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		const topic = "TopicV5Txn"
 		e.createTopic(t, topic)
@@ -326,6 +329,7 @@ func TestProxyTransactions(t *testing.T) {
 // received by the 5.x SimpleConsumer (and the reverse is
 // TestProxyV5SendIsReadByV4).
 func TestProxyV4SendIsReadByV5(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		e.requirePop(t)
 		const topic, group = "TopicV4ToV5", "CG_V4ToV5"
@@ -358,6 +362,7 @@ func TestProxyV4SendIsReadByV5(t *testing.T) {
 // TestProxyHundredMessagesAckedExactlyOnce: 100 messages through the proxy
 // are each received and acked once.
 func TestProxyHundredMessagesAckedExactlyOnce(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		e.requirePop(t)
 		const topic, group, n = "TopicV5Hundred", "CG_V5Hundred", 100
@@ -400,6 +405,7 @@ func TestProxyHundredMessagesAckedExactlyOnce(t *testing.T) {
 // after its invisible time with a higher delivery attempt;
 // ChangeInvisibleDuration moves that time.
 func TestProxyUnackedReturnsAndChangeInvisible(t *testing.T) {
+	t.Parallel()
 	e := startLocalProxy(t)
 	e.requirePop(t)
 	const topic, group = "TopicV5Redeliver", "CG_V5Redeliver"
@@ -420,8 +426,13 @@ func TestProxyUnackedReturnsAndChangeInvisible(t *testing.T) {
 	if first == nil {
 		t.Fatal("nothing received")
 	}
+	// Process it for a moment, then push its visibility out to 15 s from
+	// now instead of 10 s from the receive. (Without the pause the change
+	// can land in the pop's millisecond; the broker's new checkpoint then
+	// has the old one's start offset and pop time, the ack of the old one
+	// matches it too, and the message is never revived.)
+	time.Sleep(100 * time.Millisecond)
 	got := time.Now()
-	// Push its visibility out to 15 s from now instead of 10 s from the receive.
 	if err := c.ChangeInvisibleDuration(first, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -450,6 +461,7 @@ func TestProxyUnackedReturnsAndChangeInvisible(t *testing.T) {
 // TestProxyFIFOPerMessageGroup: with an orderly group, messages of each of
 // three message groups arrive in send order.
 func TestProxyFIFOPerMessageGroup(t *testing.T) {
+	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
 		e.requirePop(t)
 		const topic, group, per = "TopicV5Fifo", "CG_V5Fifo", 10
@@ -510,6 +522,7 @@ func rawClient(t *testing.T, addr string, tlsOn bool) (pb.MessagingServiceClient
 // TestProxyRefusesBadInput: bad names, oversized bodies and bad receipt
 // handles get their apis status codes, over plaintext and TLS alike.
 func TestProxyRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	e := startLocalProxy(t)
 	e.createTopic(t, "TopicBad")
 	for _, tlsOn := range []bool{false, true} {
@@ -582,6 +595,7 @@ func TestProxyRefusesBadInput(t *testing.T) {
 // TestProxyTelemetryAnswersFullSettings: a producer's Settings are
 // answered with publishing limits and an exponential backoff filled in.
 func TestProxyTelemetryAnswersFullSettings(t *testing.T) {
+	t.Parallel()
 	e := startLocalProxy(t)
 	e.createTopic(t, "TopicSettings")
 	c, ctx := rawClient(t, e.proxy, false)
@@ -604,9 +618,18 @@ func TestProxyTelemetryAnswersFullSettings(t *testing.T) {
 	if s.GetPublishing().GetMaxBodySize() <= 0 || s.GetBackoffPolicy().GetExponentialBackoff() == nil || s.GetBackoffPolicy().GetMaxAttempts() <= 0 {
 		t.Fatalf("settings reply %v", s)
 	}
-	st.CloseSend()
 	hr, err := c.Heartbeat(ctx, &pb.HeartbeatRequest{ClientType: pb.ClientType_PRODUCER})
 	if err != nil || hr.GetStatus().GetCode() != pb.Code_OK {
 		t.Fatalf("heartbeat after settings: %v %v", err, hr.GetStatus())
 	}
+	// A client whose last stream closed is forgotten until it sends its
+	// settings again.
+	st.CloseSend()
+	if _, err := st.Recv(); err == nil {
+		t.Fatal("the stream stayed open after the client closed it")
+	}
+	waitFor(t, 5*time.Second, "the client to be forgotten", func() bool {
+		hr, err := c.Heartbeat(ctx, &pb.HeartbeatRequest{ClientType: pb.ClientType_PRODUCER})
+		return err == nil && hr.GetStatus().GetCode() == pb.Code_UNRECOGNIZED_CLIENT_TYPE
+	})
 }

@@ -6,6 +6,7 @@ const { PushConsumer, ConsumeResult } = require('rocketmq-client-nodejs');
 
 async function main() {
   const [endpoints, consumerGroup, topic, count, timeout] = process.argv.slice(2);
+  const t0 = Date.now();
   const seen = new Set();
   let done;
   const finished = new Promise(resolve => { done = resolve; });
@@ -14,6 +15,7 @@ async function main() {
     subscriptions: new Map([[ topic, '*' ]]),
     messageListener: {
       async consume(mv) {
+        if (seen.size === 0) console.log(`first message after ${Date.now() - t0} ms`);
         seen.add(mv.body.toString('utf-8'));
         if (seen.size >= Number(count)) done();
         return ConsumeResult.SUCCESS;
@@ -25,8 +27,10 @@ async function main() {
   const timer = setTimeout(() => done(), Number(timeout));
   await finished;
   clearTimeout(timer);
-  console.log(`received ${seen.size}`);
-  await consumer.shutdown().catch(() => {});
+  console.log(`received ${seen.size} after ${Date.now() - t0} ms`);
+  // shutdown() waits out in-flight long polls (up to 20 s): give the acks
+  // a moment and leave.
+  await Promise.race([ consumer.shutdown().catch(() => {}), new Promise(r => setTimeout(r, 1500)) ]);
   return seen.size >= Number(count);
 }
 

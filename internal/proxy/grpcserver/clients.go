@@ -67,11 +67,17 @@ func (c *clients) addStream(id string, ts *telemetryStream) {
 	c.get(id).streams[ts] = struct{}{}
 }
 
+// removeStream drops a closed stream; a client left with none is
+// forgotten (its next Heartbeat gets UNRECOGNIZED_CLIENT_TYPE, on which the
+// clients send their settings again), so departed clients do not pile up.
 func (c *clients) removeStream(id string, ts *telemetryStream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl := c.byID[id]; cl != nil {
 		delete(cl.streams, ts)
+		if len(cl.streams) == 0 {
+			delete(c.byID, id)
+		}
 	}
 }
 
