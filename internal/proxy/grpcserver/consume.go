@@ -344,7 +344,11 @@ func (s *Service) ReceiveMessage(req *pb.ReceiveMessageRequest, stream pb.Messag
 			s.toDLQ(ctx, addr, group, topic, p.handle, p.props[message.PropertyUniqKey], maxAttempts)
 			continue
 		}
-		out = append(out, s.toProto(&p.msg, p.props, topic, deliveryInfo{handle: p.handle.String(), attempt: p.attempt + 1}))
+		pm := s.toProto(&p.msg, p.props, topic, deliveryInfo{handle: p.handle.String(), attempt: p.attempt + 1})
+		if req.GetAutoRenew() {
+			s.renew.add(renewKey{id, group, pm.GetSystemProperties().GetMessageId()}, topic, p.handle)
+		}
+		out = append(out, pm)
 	}
 	if len(out) == 0 {
 		return end(st(pb.Code_MESSAGE_NOT_FOUND, "no match message"), nil)
@@ -375,12 +379,15 @@ func (s *Service) brokerOf(ctx context.Context, topic string, h handle) (string,
 	return addr, nil
 }
 
-// usableHandle parses a handle and refuses an expired one.
-func usableHandle(s string) (handle, *pb.Status) {
-	h, err := parseHandle(s)
+// resolveHandle parses a client's receipt handle, swaps in the latest one
+// when the proxy renews it (and stops renewing it), and refuses an expired
+// one.
+func (s *Service) resolveHandle(ctx context.Context, group, msgID, raw string) (handle, *pb.Status) {
+	h, err := parseHandle(raw)
 	if err != nil {
 		return handle{}, st(pb.Code_INVALID_RECEIPT_HANDLE, err.Error())
 	}
+	h, _ = s.renew.take(renewKey{clientID(ctx), group, msgID}, h)
 	if h.nextVisible() <= time.Now().UnixMilli() {
 		return handle{}, st(pb.Code_INVALID_RECEIPT_HANDLE, "receipt handle has expired")
 	}
@@ -418,7 +425,7 @@ func (s *Service) AckMessage(ctx context.Context, req *pb.AckMessageRequest) (*p
 	var common *pb.Status
 	for _, e := range req.GetEntries() {
 		status := func() *pb.Status {
-			h, bad := usableHandle(e.GetReceiptHandle())
+			h, bad := s.resolveHandle(ctx, req.GetGroup().GetName(), e.GetMessageId(), e.GetReceiptHandle())
 			if bad != nil {
 				return bad
 			}
@@ -454,14 +461,24 @@ func (s *Service) ChangeInvisibleDuration(ctx context.Context, req *pb.ChangeInv
 	if req.GetInvisibleDuration() == nil || d < 0 || d > maxInvisible {
 		return fail(st(pb.Code_ILLEGAL_INVISIBLE_TIME, fmt.Sprintf("invisible duration %s is outside [0, 12h]", d)))
 	}
-	h, bad := usableHandle(req.GetReceiptHandle())
+	group, topic := req.GetGroup().GetName(), req.GetTopic().GetName()
+	h, bad := s.resolveHandle(ctx, group, req.GetMessageId(), req.GetReceiptHandle())
 	if bad != nil {
 		return fail(bad)
 	}
-	group, topic := req.GetGroup().GetName(), req.GetTopic().GetName()
-	addr, e := s.brokerOf(ctx, topic, h)
+	nh, e := s.changeInvisible(ctx, group, topic, h, d)
 	if e != nil {
 		return fail(e)
+	}
+	return &pb.ChangeInvisibleDurationResponse{Status: ok(), ReceiptHandle: nh.String()}, nil
+}
+
+// changeInvisible asks the broker to make a message visible again after d
+// and returns the new handle.
+func (s *Service) changeInvisible(ctx context.Context, group, topic string, h handle, d time.Duration) (handle, *pb.Status) {
+	addr, e := s.brokerOf(ctx, topic, h)
+	if e != nil {
+		return handle{}, e
 	}
 	real := h.realTopic(topic, group)
 	r := protocol.NewRequest(codeChangeInvisibleTime, map[string]string{
@@ -471,23 +488,22 @@ func (s *Service) ChangeInvisibleDuration(ctx context.Context, req *pb.ChangeInv
 	})
 	resp, err := s.invoke(ctx, addr, r)
 	if err != nil {
-		return fail(errStatus(err))
+		return handle{}, errStatus(err)
 	}
 	if resp.Code != protocol.Success {
 		if resp.Code == protocol.SystemBusy {
-			return fail(st(pb.Code_TOO_MANY_REQUESTS, resp.Remark))
+			return handle{}, st(pb.Code_TOO_MANY_REQUESTS, resp.Remark)
 		}
-		return fail(st(pb.Code_INTERNAL_SERVER_ERROR, "change invisible time failed: "+resp.Remark))
+		return handle{}, st(pb.Code_INTERNAL_SERVER_ERROR, "change invisible time failed: "+resp.Remark)
 	}
 	popTime, _ := strconv.ParseInt(resp.Ext("popTime"), 10, 64)
 	inv, _ := strconv.ParseInt(resp.Ext("invisibleTime"), 10, 64)
 	rq, _ := strconv.ParseInt(resp.Ext("reviveQid"), 10, 32)
-	nh := handle{
+	return handle{
 		CkQueueOffset: h.QueueOffset, PopTime: popTime, InvisibleTime: inv, ReviveQid: int32(rq),
 		TopicType: topicTypeOf(real), BrokerName: h.BrokerName, QueueID: h.QueueID, QueueOffset: h.QueueOffset,
 		CommitLogOffset: h.CommitLogOffset,
-	}
-	return &pb.ChangeInvisibleDurationResponse{Status: ok(), ReceiptHandle: nh.String()}, nil
+	}, nil
 }
 
 // toDLQ sends a message to %DLQ%<group> (CONSUMER_SEND_MSG_BACK with
@@ -524,6 +540,7 @@ func (s *Service) ForwardMessageToDeadLetterQueue(ctx context.Context, req *pb.F
 	if err != nil {
 		return &pb.ForwardMessageToDeadLetterQueueResponse{Status: st(pb.Code_INVALID_RECEIPT_HANDLE, err.Error())}, nil
 	}
+	h, _ = s.renew.take(renewKey{clientID(ctx), req.GetGroup().GetName(), req.GetMessageId()}, h)
 	addr, e := s.brokerOf(ctx, req.GetTopic().GetName(), h)
 	if e != nil {
 		return &pb.ForwardMessageToDeadLetterQueueResponse{Status: e}, nil

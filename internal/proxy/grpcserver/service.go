@@ -57,6 +57,7 @@ type Service struct {
 	clients *clients
 	txns    *txnTable
 	groups  *groupCache
+	renew   *renewals
 	id      string // the proxy's client id on brokers
 	rr      atomic.Uint64
 
@@ -91,6 +92,7 @@ func New(opts Options) *Service {
 		rc:      remoting.NewClient(remoting.ClientOptions{Logger: opts.Logger}),
 		clients: newClients(),
 		txns:    newTxnTable(30 * time.Second),
+		renew:   newRenewals(),
 		id:      fmt.Sprintf("proxy@%s@%d@%s", host, os.Getpid(), hex.EncodeToString(nonce[:])),
 		stop:    make(chan struct{}),
 		kick:    make(chan struct{}, 1),
@@ -101,10 +103,11 @@ func New(opts Options) *Service {
 	return s
 }
 
-// Start begins the heartbeat loop.
+// Start begins the heartbeat and receipt-handle renewal loops.
 func (s *Service) Start() {
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.heartbeatLoop()
+	go s.renewLoop()
 }
 
 // Close stops the background work and closes the Remoting connections.

@@ -41,7 +41,12 @@ func (s *Service) Telemetry(stream pb.MessagingService_TelemetryServer) error {
 	}
 	ts := &telemetryStream{stream: stream}
 	s.clients.addStream(id, ts)
-	defer s.clients.removeStream(id, ts)
+	defer func() {
+		s.clients.removeStream(id, ts)
+		if s.clients.settings(id) == nil {
+			s.renew.dropClient(id) // the client is gone: its handles lapse
+		}
+	}()
 	for {
 		cmd, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
