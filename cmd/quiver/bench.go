@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,31 @@ func newBenchCmd() *cobra.Command {
 			"JSON object per workload on stdout (the workload's headline result last).",
 	}
 	cmd.AddCommand(newBenchRunCmd("produce"), newBenchRunCmd("consume"), newBenchRunCmd("e2e"), newBenchWorkloadCmd(), newBenchReportCmd())
+	var profile string
+	var profFile *os.File
+	cmd.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if profile == "" {
+			return nil
+		}
+		f, err := os.Create(profile)
+		if err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		profFile = f
+		return nil
+	}
+	cmd.PersistentPostRunE = func(*cobra.Command, []string) error {
+		if profFile == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		return profFile.Close()
+	}
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package remoting
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -620,4 +621,77 @@ func TestSendBlocksWhileThePeerDoesNotRead(t *testing.T) {
 	if err := c.Send(timeout(t, 10*time.Second), big); err != nil {
 		t.Fatalf("Send after the peer started reading: %v", err)
 	}
+}
+
+// Frames sent inline by an idle connection and frames batched by the write
+// loop, with partial writes to a slow reader in between, arrive whole and
+// in each sender's order.
+func TestSendKeepsFramesWholeAndInOrder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	c := newConn(nc, nil, connOptions{maxFrame: protocol.DefaultMaxFrame}, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	c.start(&wg)
+	defer func() { c.Close(); wg.Wait() }()
+	const senders, per = 4, 300
+	ctx := timeout(t, 30*time.Second)
+	var sent sync.WaitGroup
+	for g := range senders {
+		sent.Go(func() {
+			for i := range per {
+				req := protocol.NewRequest(codeEcho, map[string]string{"g": fmt.Sprint(g), "i": fmt.Sprint(i)})
+				req.Body = bytes.Repeat([]byte{byte(i)}, (i*7919)%(200<<10)) // up to 200 KiB: partial writes
+				if err := c.Send(ctx, req); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%10 == 0 {
+					time.Sleep(100 * time.Microsecond) // idle: the next send goes inline
+				}
+			}
+		})
+	}
+	next := make([]int, senders)
+	br := bufio.NewReader(peer)
+	for n := 0; n < senders*per; n++ {
+		if n%50 == 0 {
+			time.Sleep(time.Millisecond) // a slow reader
+		}
+		var l [4]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			t.Fatal(err)
+		}
+		m, err := protocol.DecodeLength(l, protocol.DefaultMaxFrame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame := make([]byte, m)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			t.Fatal(err)
+		}
+		cmd, err := protocol.Decode(frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, i int
+		fmt.Sscan(cmd.Ext("g"), &g)
+		fmt.Sscan(cmd.Ext("i"), &i)
+		if i != next[g] || len(cmd.Body) != (i*7919)%(200<<10) || (len(cmd.Body) > 0 && cmd.Body[len(cmd.Body)-1] != byte(i)) {
+			t.Fatalf("sender %d: got frame %d (%d bytes), want frame %d", g, i, len(cmd.Body), next[g])
+		}
+		next[g]++
+	}
+	sent.Wait()
 }

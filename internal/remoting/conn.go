@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/protocol"
@@ -45,13 +46,24 @@ type Conn struct {
 	pending map[int32]call
 	err     error
 
-	// Outgoing frames are encoded straight into wbuf, which the write loop
-	// swaps for an empty buffer and writes whole: one system call for
-	// whatever queued up while the previous write ran.
-	wmu   sync.Mutex
-	wbuf  []byte
-	wroom chan struct{} // closed when the write loop takes wbuf; nil if nobody waits
-	kick  chan struct{} // capacity 1: wakes the write loop
+	// Outgoing frames are encoded straight into wbuf. One goroutine at a
+	// time owns the socket's write side (writing): it swaps wbuf for the
+	// spare buffer and writes it whole, so whatever queued up while the
+	// previous write ran goes out in one system call. The owner is the
+	// write loop, or, when the connection has been quiet for inlineIdle,
+	// the sender itself, which tries one non-blocking write and hands what
+	// is left to the write loop (kick): a lone request or response goes out
+	// without waking another goroutine, a stream is batched.
+	wmu       sync.Mutex
+	wbuf      []byte
+	spare     []byte
+	writing   bool
+	lastWrite int64         // UnixNano when the write side was last released
+	wroom     chan struct{} // closed when wbuf is taken; nil if nobody waits
+	kick      chan struct{} // capacity 1: hands the write side to the write loop
+	head      []byte        // bytes an inline write left, the owner's…
+	headBuf   []byte        // …and the buffer they are in
+	raw       syscall.RawConn
 
 	// Values is free for the owner (a client id, a channel's role).
 	Values sync.Map
@@ -78,6 +90,10 @@ const (
 	defaultMaxPending = 4 << 20
 	writeBufSize      = 64 << 10
 	writeBufKeep      = 1 << 20
+	// inlineIdle: a sender writes inline only when the write side was idle
+	// this long, so a steady stream keeps going through the write loop,
+	// which batches it.
+	inlineIdle = 20 * time.Microsecond
 )
 
 func newConn(nc net.Conn, d dispatcher, opts connOptions, log *slog.Logger) *Conn {
@@ -92,7 +108,11 @@ func newConn(nc net.Conn, d dispatcher, opts connOptions, log *slog.Logger) *Con
 		pending: make(map[int32]call),
 		wdone:   make(chan struct{}),
 		wbuf:    make([]byte, 0, writeBufSize),
+		spare:   make([]byte, 0, writeBufSize),
 		kick:    make(chan struct{}, 1),
+	}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
 	}
 	return c
 }
@@ -214,36 +234,93 @@ func (c *Conn) readLoop() {
 	}
 }
 
+// writeLoop writes whenever it is handed the write side (kick), until
+// nothing is left, then releases it.
 func (c *Conn) writeLoop() {
 	defer close(c.wdone)
-	spare := make([]byte, 0, writeBufSize)
+	var deadline time.Time
+	write := func(b []byte) bool {
+		// A write blocked this long on a peer that reads nothing closes
+		// the connection; the deadline is moved on now and then, not per
+		// write.
+		if now := time.Now(); deadline.Sub(now) < 110*time.Second {
+			deadline = now.Add(120 * time.Second)
+			c.nc.SetWriteDeadline(deadline)
+		}
+		if _, err := c.nc.Write(b); err != nil {
+			c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case <-c.kick:
 		case <-c.done:
 			return
 		}
-		c.wmu.Lock()
-		buf := c.wbuf
-		c.wbuf = spare
-		room := c.wroom
-		c.wroom = nil
-		c.wmu.Unlock()
-		if room != nil {
-			close(room)
-		}
-		if len(buf) > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(120 * time.Second))
-			if _, err := c.nc.Write(buf); err != nil {
-				c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
+		if len(c.head) > 0 {
+			if !write(c.head) {
 				return
 			}
+			c.wmu.Lock()
+			c.giveBackLocked(c.headBuf)
+			c.wmu.Unlock()
+			c.head, c.headBuf = nil, nil
 		}
-		if cap(buf) > writeBufKeep {
-			buf = make([]byte, 0, writeBufSize)
+		for {
+			c.wmu.Lock()
+			if len(c.wbuf) == 0 {
+				c.writing = false
+				c.lastWrite = time.Now().UnixNano()
+				c.wmu.Unlock()
+				break
+			}
+			buf, room := c.takeLocked()
+			c.wmu.Unlock()
+			if room != nil {
+				close(room)
+			}
+			if !write(buf) {
+				return
+			}
+			c.wmu.Lock()
+			c.giveBackLocked(buf)
+			c.wmu.Unlock()
 		}
-		spare = buf[:0]
 	}
+}
+
+// takeLocked takes the pending bytes, leaving the spare buffer in their
+// place; it returns the channel to close for senders waiting for room.
+func (c *Conn) takeLocked() ([]byte, chan struct{}) {
+	buf, room := c.wbuf, c.wroom
+	c.wbuf, c.spare, c.wroom = c.spare[:0], nil, nil
+	return buf, room
+}
+
+// giveBackLocked keeps a written buffer as the spare, unless it grew big.
+func (c *Conn) giveBackLocked(buf []byte) {
+	if cap(buf) > writeBufKeep {
+		buf = make([]byte, 0, writeBufSize)
+	}
+	c.spare = buf[:0]
+}
+
+// tryWrite makes one non-blocking write attempt and says how much went.
+func (c *Conn) tryWrite(b []byte) (int, error) {
+	var n int
+	var werr error
+	if err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		return 0, nil
+	}
+	return max(n, 0), werr
 }
 
 // Send encodes cmd onto the connection's write buffer. It blocks while
@@ -275,14 +352,40 @@ func (c *Conn) Send(ctx context.Context, cmd *protocol.Command) error {
 	}
 	var err error
 	c.wbuf, err = cmd.AppendFrame(c.wbuf)
+	if err != nil || c.writing {
+		c.wmu.Unlock()
+		return err // nil: the owner of the write side takes the frame
+	}
+	c.writing = true
+	if c.raw == nil || time.Now().UnixNano()-c.lastWrite < int64(inlineIdle) {
+		c.wmu.Unlock()
+		c.kick <- struct{}{} // never blocks: only the owner kicks
+		return nil
+	}
+	buf, room := c.takeLocked()
 	c.wmu.Unlock()
-	if err != nil {
-		return err
+	if room != nil {
+		close(room)
 	}
-	select {
-	case c.kick <- struct{}{}:
-	default: // the write loop is already due to run
+	n, werr := c.tryWrite(buf)
+	if werr != nil {
+		c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, werr))
+		return c.closeErr()
 	}
+	c.wmu.Lock()
+	if n == len(buf) {
+		c.giveBackLocked(buf)
+		if len(c.wbuf) == 0 {
+			c.writing = false
+			c.lastWrite = time.Now().UnixNano()
+			c.wmu.Unlock()
+			return nil
+		}
+	} else {
+		c.head, c.headBuf = buf[n:], buf
+	}
+	c.wmu.Unlock()
+	c.kick <- struct{}{}
 	return nil
 }
 

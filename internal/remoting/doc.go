@@ -11,11 +11,15 @@
 // (refusing any over the frame limit by closing the connection), matches
 // responses to pending requests by opaque (waking Invoke, or calling
 // InvokeAsync's callback), and hands requests to the dispatcher. Send
-// encodes a frame straight onto the connection's write buffer and wakes the
-// write loop, which swaps the buffer for an empty one and writes it whole:
-// whatever queued up while the previous write ran goes out in one system
-// call, and no frame is allocated or passed through a channel on its own.
-// Send blocks while more than 4 MiB wait to be written.
+// encodes a frame straight onto the connection's write buffer; whoever
+// owns the write side swaps the buffer for an empty one and writes it
+// whole, so whatever queued up while the previous write ran goes out in one
+// system call, and no frame is allocated or passed through a channel on its
+// own. The owner is the write loop, or, on a connection idle for 20 µs,
+// the sender itself, with one non-blocking write (a lone request or
+// response then costs no goroutine switch; what the socket does not take
+// goes to the write loop). Send blocks while more than 4 MiB wait to be
+// written.
 //
 // # Server
 //
