@@ -244,7 +244,8 @@ func (s *Service) popOrder(ctx context.Context, req Request, q QueueKey, committ
 		if err != nil {
 			return fmt.Errorf("pop: read %s/%d: %w", q.Topic, q.QueueID, err)
 		}
-		if res.Status == store.OffsetTooSmall {
+		if res.Status == store.OffsetTooSmall || res.Status == store.OffsetOverflowBadly {
+			// The store no longer holds (or never held) these offsets.
 			oq.Rebase(res.NextBeginOffset)
 			start, off = res.NextBeginOffset, res.NextBeginOffset
 			continue
