@@ -41,6 +41,8 @@ func (s *Service) Ack(ctx context.Context, group, topic string, queueID int32, o
 		return s.ackOrder(q, off, ei.PopTime)
 	}
 	k := Key{topic, group, queueID, ei.CkQueueOffset, ei.PopTime, ei.BrokerName}
+	s.settling.RLock()
+	defer s.settling.RUnlock()
 	first, commits, err := s.book.Ack(k, off, s.nowMs())
 	if err != nil {
 		return handleErr(err, q, off)
@@ -122,6 +124,8 @@ func (s *Service) ChangeInvisible(ctx context.Context, group, topic string, queu
 	a := &AckMsg{AckOffset: off, StartOffset: ei.CkQueueOffset, Group: group, Topic: topic, QueueID: queueID,
 		PopTime: ei.PopTime, BrokerName: ei.BrokerName}
 	var commits []Commit
+	s.settling.RLock()
+	defer s.settling.RUnlock()
 	err = s.putCheckPoint(ctx, ck, ei.ReviveQid, []*message.Message{s.reviveRecord(ei.ReviveQid, a.Tag(), a.UniqKey(), a.Encode())}, func(ro int64) {
 		s.book.AddChange(ck, ei.ReviveQid, ro)
 		commits = s.book.Move(old, off)
@@ -158,28 +162,37 @@ func (s *Service) BatchAck(ctx context.Context, body *BatchAckBody) error {
 			return fmt.Errorf("%w: revive queue %d", ErrBadHandle, b.ReviveQueueID)
 		}
 		k := Key{topic, b.Group, b.QueueID, b.StartOffset, b.PopTime, body.BrokerName}
-		var acked []int64
-		var commits []Commit
-		for _, o := range offs {
-			first, c, err := s.book.Ack(k, o, now)
-			if err == nil && first {
-				acked = append(acked, o)
-				commits = append(commits, c...)
-			}
-		}
-		if len(acked) == 0 {
-			continue
-		}
-		a := &AckMsg{AckOffset: -1, StartOffset: b.StartOffset, Group: b.Group, Topic: topic, QueueID: b.QueueID,
-			PopTime: b.PopTime, BrokerName: body.BrokerName, AckOffsets: acked}
-		if err := s.putAck(ctx, a, b.ReviveQueueID); err != nil {
-			for _, o := range acked {
-				s.book.Unack(k, o)
-			}
+		if err := s.batchAck(ctx, k, b.ReviveQueueID, offs, now); err != nil {
 			return err
 		}
-		s.apply(commits)
 	}
+	return nil
+}
+
+func (s *Service) batchAck(ctx context.Context, k Key, rq int32, offs []int64, now int64) error {
+	s.settling.RLock()
+	defer s.settling.RUnlock()
+	var acked []int64
+	var commits []Commit
+	for _, o := range offs {
+		first, c, err := s.book.Ack(k, o, now)
+		if err == nil && first {
+			acked = append(acked, o)
+			commits = append(commits, c...)
+		}
+	}
+	if len(acked) == 0 {
+		return nil
+	}
+	a := &AckMsg{AckOffset: -1, StartOffset: k.StartOffset, Group: k.Group, Topic: k.Topic, QueueID: k.QueueID,
+		PopTime: k.PopTime, BrokerName: k.BrokerName, AckOffsets: acked}
+	if err := s.putAck(ctx, a, rq); err != nil {
+		for _, o := range acked {
+			s.book.Unack(k, o)
+		}
+		return err
+	}
+	s.apply(commits)
 	return nil
 }
 

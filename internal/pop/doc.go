@@ -68,7 +68,8 @@
 //
 // A Service is safe for concurrent use. A pop holds its queue's mutex
 // (TryLock: a queue another pop is reading is skipped, as in Java); FIFO
-// acks and changes wait for it. Lock order: queue mutex, then the
+// acks and changes wait for it. Lock order: queue mutex, then settling
+// (read: a Book change and the commits it yields; write: Persist), then the
 // revive-queue mutex (checkpoint puts), then OrderBook, then Book. Run
 // owns the revives.
 package pop

@@ -201,7 +201,9 @@ func (s *Service) popQueue(ctx context.Context, req Request, topic string, qid i
 			acc.Records = append(acc.Records, rec)
 		}
 	case res.NextBeginOffset > off:
+		s.settling.RLock()
 		s.apply(s.book.AddMock(q, off, res.NextBeginOffset))
+		s.settling.RUnlock()
 	}
 	return nil
 }

@@ -94,12 +94,17 @@ type Service struct {
 	reviveNums  int32
 	ckMu        []sync.Mutex // per revive queue: put and register a checkpoint in order
 
-	book   *Book
-	order  *OrderBook
-	locks  sync.Map // QueueKey → *sync.Mutex
-	ckSeq  atomic.Uint64
-	wake   chan struct{}
-	closed atomic.Bool
+	book  *Book
+	order *OrderBook
+	// settling is held (read) from a Book call that may release revive
+	// records until its commits are applied, and (write) by Persist, so a
+	// saved revive progress never passes a range whose consume offset is
+	// not saved with it.
+	settling sync.RWMutex
+	locks    sync.Map // QueueKey → *sync.Mutex
+	ckSeq    atomic.Uint64
+	wake     chan struct{}
+	closed   atomic.Bool
 }
 
 // Open loads the FIFO state, reads the revive topic back from its
@@ -271,6 +276,8 @@ func (s *Service) putAck(ctx context.Context, a *AckMsg, rq int32) error {
 // Persist saves the revive progress (as consume offsets of ReviveGroup,
 // written with the other offsets) and the FIFO state.
 func (s *Service) Persist() error {
+	s.settling.Lock()
+	defer s.settling.Unlock()
 	for rq := range s.reviveNums {
 		if p, ok := s.book.Progress(rq); ok {
 			if cur, had := s.offsets.Query(ReviveGroup, s.reviveTopic, rq); !had || p > cur {
@@ -328,7 +335,9 @@ func (s *Service) reviveDue(ctx context.Context) {
 				s.book.Retry(d.CK.Key(), s.nowMs()+1000)
 				continue
 			}
+			s.settling.RLock()
 			s.apply(s.book.Revived(d.CK.Key()))
+			s.settling.RUnlock()
 		}
 	}
 }
