@@ -82,8 +82,8 @@ func TestProxyNodeProducer(t *testing.T) {
 	})
 }
 
-// TestProxyNodePushConsumer: the Node.js PushConsumer consumes what the Go
-// 5.x producer sent.
+// TestProxyNodePushConsumer: the Node.js PushConsumer, then the Node.js
+// SimpleConsumer, consume what the Go 5.x producer sent.
 func TestProxyNodePushConsumer(t *testing.T) {
 	t.Parallel()
 	forBothModes(t, func(t *testing.T, e *proxyEnv) {
@@ -115,5 +115,15 @@ func TestProxyNodePushConsumer(t *testing.T) {
 			t.Fatalf("node push consumer: %v\n%s", r.err, r.out)
 		}
 		t.Log(strings.TrimSpace(r.out))
+		// The Node SimpleConsumer of the same group reads what comes next.
+		for i := range n {
+			if _, err := p.Send(context.Background(), &rmq.Message{Topic: topic, Body: []byte(fmt.Sprintf("simple-%d", i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := runNode(t, node, 60*time.Second, "simple.js", e.proxy, group, topic, fmt.Sprint(n), "40000")
+		if err != nil || !strings.Contains(out, fmt.Sprintf("received %d ", n)) {
+			t.Fatalf("node simple consumer: %v\n%s", err, out)
+		}
 	})
 }

@@ -311,14 +311,19 @@ func (s *Service) ReceiveMessage(req *pb.ReceiveMessageRequest, stream pb.Messag
 		ext["attemptId"] = attemptID
 	}
 	preq := protocol.NewRequest(codePopMessage, ext)
-	pctx, cancel := context.WithTimeout(ctx, poll+s.opts.RequestTimeout)
+	// The pop outlives a client that goes away meanwhile: the broker pops
+	// for it anyway, and what cannot be written to the stream is made
+	// visible again in 1 s (releaseSoon) instead of after its invisible
+	// time, as the Java proxy does.
+	deadline := time.Now().Add(poll + s.opts.RequestTimeout)
 	if dl, ok := ctx.Deadline(); ok {
-		pctx, cancel = context.WithDeadline(ctx, dl.Add(-200*time.Millisecond))
+		deadline = dl.Add(-200 * time.Millisecond)
 	}
+	pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	resp, err := s.rc.Invoke(pctx, addr, preq)
 	cancel()
 	if err != nil {
-		if ctx.Err() == nil && pctx.Err() != nil {
+		if pctx.Err() != nil {
 			return end(st(pb.Code_MESSAGE_NOT_FOUND, "no new message"), nil)
 		}
 		return end(errStatus(fmt.Errorf("grpcserver: pop from %s: %w", addr, err)), nil)

@@ -14,7 +14,8 @@ import (
 	"google.golang.org/grpc"
 )
 
-// TestNodePushConsumerAgainstPopContract: the Node.js PushConsumer
+// TestNodePushConsumerAgainstPopContract: the Node.js PushConsumer and
+// SimpleConsumer
 // (QueryAssignment, auto-renew receives with attempt ids, acks) consumes
 // through the service from a broker that speaks the Java Pop contract.
 // The Node.js producer sends the messages first (plaintext gRPC).
@@ -60,12 +61,20 @@ func TestNodePushConsumerAgainstPopContract(t *testing.T) {
 	if out := run("producer.js", ln.Addr().String(), "TopicNode", fmt.Sprint(n), "node"); !strings.Contains(out, fmt.Sprintf("sent %d", n)) {
 		t.Fatalf("producer: %s", out)
 	}
-	if out := run("push.js", ln.Addr().String(), "CG_Node", "TopicNode", fmt.Sprint(n), "30000"); !strings.Contains(out, fmt.Sprintf("received %d", n)) {
+	if out := run("push.js", ln.Addr().String(), "CG_Node", "TopicNode", fmt.Sprint(n), "30000"); !strings.Contains(out, fmt.Sprintf("received %d ", n)) {
 		t.Fatalf("push consumer: %s", out)
+	}
+	// The SimpleConsumer (long_polling_timeout from the newer apis) reads
+	// what the producer sends next.
+	if out := run("producer.js", ln.Addr().String(), "TopicNode", fmt.Sprint(n), "simple"); !strings.Contains(out, fmt.Sprintf("sent %d", n)) {
+		t.Fatalf("producer: %s", out)
+	}
+	if out := run("simple.js", ln.Addr().String(), "CG_Node", "TopicNode", fmt.Sprint(n), "30000"); !strings.Contains(out, fmt.Sprintf("received %d ", n)) {
+		t.Fatalf("simple consumer: %s", out)
 	}
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
-	if len(fb.acks) != n {
-		t.Fatalf("%d messages acked, want %d", len(fb.acks), n)
+	if len(fb.acks) != 2*n {
+		t.Fatalf("%d messages acked, want %d", len(fb.acks), 2*n)
 	}
 }
