@@ -1,9 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,5 +62,50 @@ func TestTLSAndPlaintextOnOnePort(t *testing.T) {
 func TestNewNeedsANameServer(t *testing.T) {
 	if _, err := New(Options{}); err == nil {
 		t.Fatal("New without a name server succeeded")
+	}
+}
+
+// TestConfiguredCertificate: --tls-cert/--tls-key are served; a missing
+// file stops start-up with an error.
+func TestConfiguredCertificate(t *testing.T) {
+	cert, err := selfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	p, err := New(Options{Addr: "127.0.0.1:0", NamesrvAddrs: []string{"127.0.0.1:1"}, TLSCertFile: certFile, TLSKeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := p.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := tls.Dial("tcp", addr.String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !bytes.Equal(c.ConnectionState().PeerCertificates[0].Raw, cert.Certificate[0]) {
+		t.Fatal("the server did not present the configured certificate")
+	}
+	if c.ConnectionState().NegotiatedProtocol != "h2" {
+		t.Fatalf("ALPN %q, want h2", c.ConnectionState().NegotiatedProtocol)
+	}
+	bad, err := New(Options{Addr: "127.0.0.1:0", NamesrvAddrs: []string{"127.0.0.1:1"}, TLSCertFile: filepath.Join(dir, "missing.pem"), TLSKeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Start(); err == nil {
+		bad.Close()
+		t.Fatal("start with a missing certificate succeeded")
 	}
 }
