@@ -76,11 +76,14 @@ if [ "$JS_ON" = 1 ]; then
 fi
 
 # ---------- servers ----------
-# start_quiver NAME [serve flags] -> QPID, QNS (name server address)
+# start_quiver NAME [serve flags] -> QPID, QNS (name server address). No gRPC proxy: the
+# workloads speak Remoting, and the broker's RSS is compared without it.
+SERVE_EXTRA=()
+if "$Q" serve --help 2>/dev/null | grep -q -- '--proxy-addr'; then SERVE_EXTRA=(--proxy-addr ""); fi
 start_quiver() {
   local name="$1"; shift
   rm -rf "$T/q-$name"
-  "$Q" serve --data "$T/q-$name" --namesrv-addr 127.0.0.1:0 --broker-addr 127.0.0.1:0 "$@" \
+  "$Q" serve --data "$T/q-$name" --namesrv-addr 127.0.0.1:0 --broker-addr 127.0.0.1:0 "${SERVE_EXTRA[@]}" "$@" \
     > "$T/q-$name.out" 2> "$T/q-$name.err" &
   QPID=$!; PIDS+=("$QPID"); QNS=""
   for _ in $(seq 1 200); do

@@ -275,3 +275,18 @@ func benchConsume(b *testing.B, every int) {
 	}
 	b.ReportMetric(r.MsgsPerSec, "msg/s")
 }
+
+func TestUniqKeysLookLikeRocketMQClientIDs(t *testing.T) {
+	u := newUniqIDs()
+	now := time.Now()
+	seen := map[string]bool{}
+	for range 1000 {
+		p := string(u.appendProperty(nil, now))
+		id, ok := strings.CutPrefix(p, "UNIQ_KEY\x01")
+		id, ok2 := strings.CutSuffix(id, "\x02")
+		if !ok || !ok2 || len(id) != 32 || strings.ToUpper(id) != id || seen[id] {
+			t.Fatalf("property %q: not UNIQ_KEY=<32 upper-case hex digits, unique>", p)
+		}
+		seen[id] = true
+	}
+}

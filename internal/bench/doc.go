@@ -13,17 +13,23 @@
 // # Producers
 //
 // Every producer and consumer has its own remoting.Client, hence its own TCP
-// connection. A producer with window W runs W goroutines over its one
-// connection, each sending the next message once its previous one is acked,
-// so at most W sends are in flight. Paced runs (Config.Rate) hand out message
-// i at start + i/rate and measure latency from that due time, so a stalled
-// sender cannot hide queueing (no coordinated omission).
+// connection. A producer is one goroutine with a window of W slots: it takes
+// a free slot, sends SEND_MESSAGE_V2 asynchronously (remoting's InvokeAsync)
+// and goes on; the ack's callback, on the connection's read loop, records
+// the latency and frees the slot. So at most W sends are in flight (W = 1 is
+// a closed loop, W2p's 256 the semaphore of WORKLOADS.md), and nothing is
+// allocated per message but its frame. Messages carry a UNIQ_KEY made as
+// RocketMQ clients make it, so the broker stores what it would store from
+// them. Paced runs (Config.Rate) hand out message i at start + i/rate and
+// measure latency from that due time, so a stalled sender cannot hide
+// queueing (no coordinated omission).
 //
 // # Consumers
 //
-// The consumer pulls each queue from its own goroutine over one connection,
+// The consumer pulls each queue over one connection, the next PULL sent as
+// soon as the last is answered while another goroutine consumes that batch,
 // batch 32 (what RocketMQ clients ask for; Quiver's remoting has no POP
-// yet), so with 8 queues at most 256 messages are unacknowledged. W3
+// yet), so with 8 queues at most 768 messages are unacknowledged. W3
 // acknowledges every message on its own with a one-way
 // UPDATE_CONSUMER_OFFSET of its queue offset + 1 (JetStream's per-message
 // Ack is one message to the server as well); W3b commits a queue's offset
