@@ -148,7 +148,7 @@ func (s *Service) popQueue(ctx context.Context, req Request, topic string, qid i
 		return nil
 	}
 	if req.Order {
-		return s.popOrder(ctx, req, q, off, isRetry, want, acc)
+		return s.popOrder(ctx, req, q, off, want, acc)
 	}
 	filter := req.Filter
 	if isRetry {
@@ -225,7 +225,7 @@ func recode(rec []byte, topic, popCK string) ([]byte, error) {
 // popOrder is a FIFO pop of one queue: from the consume offset, deliver
 // every message whose message group has no earlier message in flight,
 // moving those delivered retryMaxTimes + 1 times to the DLQ instead.
-func (s *Service) popOrder(ctx context.Context, req Request, q QueueKey, committed int64, isRetry bool, want int, acc *popAcc) error {
+func (s *Service) popOrder(ctx context.Context, req Request, q QueueKey, committed int64, want int, acc *popAcc) error {
 	maxTimes := s.maxTimes(req.Group)
 	s.order.Lock()
 	defer s.order.Unlock()

@@ -79,9 +79,6 @@ func (s *Scan) Visit(off int64, group string) (deliver bool, count int) {
 	return true, in.Count + 1
 }
 
-// Block holds back the rest of a message group in this scan.
-func (s *Scan) Block(group string) { s.blocked[group] = true }
-
 // Deliver records that off was handed out.
 func (s *Scan) Deliver(off int64, group string, popTime, invisible int64, count int) {
 	s.q.Inflight[off] = &Inflight{PopTime: popTime, Invisible: invisible, NextVisible: popTime + invisible,

@@ -104,7 +104,6 @@ type Service struct {
 	locks    sync.Map // QueueKey → *sync.Mutex
 	ckSeq    atomic.Uint64
 	wake     chan struct{}
-	closed   atomic.Bool
 }
 
 // Open loads the FIFO state, reads the revive topic back from its
