@@ -18,16 +18,18 @@
 #   WORKLOADS ["W1 W2 W2p W4 W5:W1 W5:W2 W5:W2p W5:W4"]
 #   REPS_W3   [1]   repetitions of the backlog phase; W3_MSGS [1000000]; SKIP_W3=1
 #   W6_TOPICS [2000] W6_MSGS [200000] W6_DUR [120s] (FULL_W6=1: 10000, 1000000, 420s); SKIP_W6=1
-#   W6_CQ_BYTES: run W6b's broker as `quiver namesrv` + `quiver broker -c` with this
-#   mappedFileSizeConsumeQueue (the 6,000,000-byte default is preallocated per queue:
-#   10,000 topics x 4 queues take 240 GB; W6b is skipped when they would not fit)
+#   W6_CONF: broker.conf settings, "key=value key=value", for W6b's broker, which then runs
+#   as `quiver namesrv` + `quiver broker -c`. Consume-queue segments are preallocated
+#   (mappedFileSizeConsumeQueue, 6,000,000 bytes per queue: 10,000 topics x 4 queues take
+#   240 GB), so the full W6b needs e.g. W6_CONF="mappedFileSizeConsumeQueue=60000";
+#   W6b is skipped when the store would count the disk over 74 % full (see disk_ratio)
 #   SKIP_W8=1 (W8, Quiver only: needs timer messages in the broker); W8_MSGS [1000000]
 #   SKIP_JS=1 (Quiver only)   NATS_SERVER (a nats-server binary; else installed
 #   with `go install` at NATS_SERVER_VERSION [v2.15.2])   PERF [../shared/perf]
 #   KEEP=1 (keep the temp dir with stores and logs)  COMMIT (what to record as
 #   Quiver's commit when ROOT is not its git checkout)
 set -euo pipefail
-CMDLINE="$(env | grep -E '^(REPS|REPS_W3|W3_MSGS|WORKLOADS|FULL_W6|W6_TOPICS|W6_MSGS|W6_DUR|W6_CQ_BYTES|W8_MSGS|SKIP_[A-Z0-9]+)=' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')bash scripts/bench.sh"
+CMDLINE="$(env | grep -E '^(REPS|REPS_W3|W3_MSGS|WORKLOADS|FULL_W6|W6_TOPICS|W6_MSGS|W6_DUR|W6_CONF|W8_MSGS|SKIP_[A-Z0-9]+)=' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')bash scripts/bench.sh"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PERF="${PERF:-$ROOT/../shared/perf}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -55,7 +57,13 @@ stop_pid() {
   fi
   return 0
 }
-stop_all() { for p in "${PIDS[@]:-}"; do stop_pid "$p"; done; PIDS=(); }
+# stop_all stops every server and deletes their stores: the disk is shared,
+# and a store counts the whole file system's usage (see disk_ratio).
+stop_all() { for p in "${PIDS[@]:-}"; do stop_pid "$p"; done; PIDS=(); rm -rf "$T"/q-* "$T"/js-*/ 2>/dev/null || true; }
+# disk_ratio [extra MiB]: the file system's used share as Quiver's store computes it,
+# (total − available) / total in percent, after extra MiB more are used. Above 75 %
+# (diskMaxUsedSpaceRatio) the store refuses appends and deletes its oldest segment.
+disk_ratio() { df -Pm "$T" | awk -v x="${1:-0}" 'NR==2{printf "%d", ($2-$4+x)*100/$2}'; }
 cleanup() { stop_all; if [ "${KEEP:-0}" = "1" ]; then echo "kept $T"; else rm -rf "$T"; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -188,11 +196,15 @@ js_workload() {
   [ "$JS_ON" = 1 ] && echo "- $("$NS_BIN" --version 2>&1) (file store, R1), client jsbench (nats.go, $PERF/tools)"
   echo "- $(go version)"
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') × $(nproc); kernel $(uname -r)"
-  echo "- store filesystem: $(df -T "$T" | awk 'NR==2{print $2" on "$1}')"
+  echo "- store filesystem: $(df -T "$T" | awk 'NR==2{print $2" on "$1}'), $(disk_ratio) % used as the store counts it (total − available)"
   echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- REPS=$REPS (W3: $REPS_W3), W3_MSGS=$W3_MSGS, W6b: $W6_TOPICS topics / $W6_MSGS msgs, order per repetition: JetStream then Quiver"
 } > "$T/env.md"
 cat "$T/env.md" | tee -a "$LOG"
+if [ "$(disk_ratio 4096)" -ge 74 ]; then
+  echo "WARNING: the store will count this disk $(disk_ratio 4096) % full once the runs have written ~4 GiB;" \
+    "at 75 % it refuses appends and deletes its oldest segment, which fails the backlog runs" | tee -a "$LOG"
+fi
 
 # ---------- phase 1: repeated workloads ----------
 start_quiver async; QA_NS=$QNS
@@ -244,13 +256,14 @@ if [ "${SKIP_W6:-0}" != "1" ]; then
   fi
   # Consume-queue segments are preallocated (mappedFileSizeConsumeQueue, 6,000,000 bytes
   # each): topics x 4 queues of them must fit on the disk.
-  need_mib=$(( W6_TOPICS * 4 * ${W6_CQ_BYTES:-6000000} / 1048576 + 4096 ))
-  free_mib=$(df -Pm "$T" | awk 'NR==2{print $4}')
-  if [ "$free_mib" -lt $(( need_mib + 16384 )) ]; then
-    echo "  quiver    W6b skipped: its consume queues would take ${need_mib} MiB of the ${free_mib} MiB free (set W6_CQ_BYTES to run it with smaller segments)" | tee -a "$LOG"
+  # The store must stay under its 75 % mark with them and the commit log.
+  cq_bytes="$(echo "${W6_CONF:-}" | tr ' ' '\n' | sed -n 's/^mappedFileSizeConsumeQueue=//p')"
+  need_mib=$(( W6_TOPICS * 4 * ${cq_bytes:-6000000} / 1048576 + W6_MSGS * 1200 / 1048576 + 2048 ))
+  if [ "$(disk_ratio "$need_mib")" -ge 75 ]; then
+    echo "  quiver    W6b skipped: its consume queues and commit log would take ${need_mib} MiB, and the store would count the disk $(disk_ratio "$need_mib") % full (see W6_CONF)" | tee -a "$LOG"
   else
-    if [ -n "${W6_CQ_BYTES:-}" ]; then
-      start_quiver_split w6 "mappedFileSizeConsumeQueue=$W6_CQ_BYTES"
+    if [ -n "${W6_CONF:-}" ]; then
+      start_quiver_split w6 "$(echo "$W6_CONF" | tr ' ' '\n')"
     else
       start_quiver w6
     fi
