@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -668,4 +669,43 @@ func TestPopSurvivesCrashImage(t *testing.T) {
 		}
 		c.mustAck("CGCrash", p)
 	})
+}
+
+// TestPopChangeInvisibleInTheMillisecondOfThePop: a ChangeInvisibleTime
+// in the same millisecond as its pop still brings the message back after
+// the new invisible time (the new checkpoint must not share the old one's
+// key, or the ack that retires the old would retire the new).
+func TestPopChangeInvisibleInTheMillisecondOfThePop(t *testing.T) {
+	var frozen atomic.Int64 // ms; 0 = the real clock
+	clock := func() time.Time {
+		if ms := frozen.Load(); ms != 0 {
+			return time.UnixMilli(ms)
+		}
+		return time.Now()
+	}
+	s, err := Start(Options{DataDir: t.TempDir(), NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", Broker: func(o *broker.Options) {
+		o.Store.SegmentSize = 16 << 20
+		o.Store.WarmSegments = false
+		o.Store.Now = clock
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &popEnv{t: t, s: s, cl: remoting.NewClient(remoting.ClientOptions{}), addr: s.BrokerAddr()}
+	t.Cleanup(e.close)
+	e.createTopic("TopicSameMs", 1)
+	e.send("TopicSameMs", 0, "x", nil)
+	e.dispatched("TopicSameMs", 0, 1)
+	frozen.Store(time.Now().UnixMilli())
+	ps, _ := e.pop("CGSameMs", "TopicSameMs", popOpts{invisible: 30 * time.Second, poll: time.Second})
+	if len(ps) != 1 {
+		t.Fatalf("pop: %d messages", len(ps))
+	}
+	e.change("CGSameMs", ps[0], time.Second)
+	frozen.Store(0)
+	var back popped
+	e.drain("CGSameMs", "TopicSameMs", popOpts{invisible: 30 * time.Second, poll: time.Second}, 1, 15*time.Second, func(p popped) { back = p })
+	if back.body != "x" || back.reconsume != 1 {
+		t.Fatalf("came back: %+v", back)
+	}
 }

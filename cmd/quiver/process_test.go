@@ -63,7 +63,7 @@ var readyLine = regexp.MustCompile(`name server on (\S+), broker on (\S+),`)
 // startServe runs `quiver serve` on free ports with data in dir.
 func startServe(t *testing.T, dir string, extra ...string) *process {
 	t.Helper()
-	args := append([]string{"serve", "--data", dir, "--namesrv-addr", "127.0.0.1:0", "--broker-addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"serve", "--data", dir, "--namesrv-addr", "127.0.0.1:0", "--broker-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(quiverBinary(t), args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -119,6 +119,13 @@ func (s *Service) ChangeInvisible(ctx context.Context, group, topic string, queu
 	if err := s.book.Check(old, off, now); err != nil {
 		return Changed{}, handleErr(err, q, off)
 	}
+	if off == ei.CkQueueOffset && now <= ei.PopTime {
+		// The new checkpoint's key (start offset, pop time) must differ
+		// from the old one's, or the ack written for the old would match
+		// the new too and the message would never come back: a change in
+		// the millisecond of its pop moves the new pop time by 1 ms.
+		now = ei.PopTime + 1
+	}
 	ck := &CheckPoint{StartOffset: off, PopTime: now, InvisibleTime: invisible, Num: 1, QueueID: queueID,
 		Topic: topic, Group: group, Diffs: []int32{0}, BrokerName: ei.BrokerName}
 	a := &AckMsg{AckOffset: off, StartOffset: ei.CkQueueOffset, Group: group, Topic: topic, QueueID: queueID,

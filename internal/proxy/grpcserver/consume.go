@@ -412,6 +412,11 @@ func (s *Service) ack(ctx context.Context, group, topic string, h handle) *pb.St
 	if err != nil {
 		return errStatus(err)
 	}
+	if resp.Code == protocol.NoMessage {
+		// The broker no longer knows the handle: expired, replaced by a
+		// change, or from another life (Node retries acks until OK or this).
+		return st(pb.Code_INVALID_RECEIPT_HANDLE, "ack failed: "+resp.Remark)
+	}
 	if resp.Code != protocol.Success {
 		return st(pb.Code_INTERNAL_SERVER_ERROR, "ack failed: status is abnormal: "+resp.Remark)
 	}
@@ -498,6 +503,9 @@ func (s *Service) changeInvisible(ctx context.Context, group, topic string, h ha
 	if resp.Code != protocol.Success {
 		if resp.Code == protocol.SystemBusy {
 			return handle{}, st(pb.Code_TOO_MANY_REQUESTS, resp.Remark)
+		}
+		if resp.Code == protocol.NoMessage {
+			return handle{}, st(pb.Code_INVALID_RECEIPT_HANDLE, "change invisible time failed: "+resp.Remark)
 		}
 		return handle{}, st(pb.Code_INTERNAL_SERVER_ERROR, "change invisible time failed: "+resp.Remark)
 	}

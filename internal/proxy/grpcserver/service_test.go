@@ -277,8 +277,8 @@ func TestPopContractRaw(t *testing.T) {
 	}
 	// The stale handle no longer acks; the fresh one and the others do.
 	ar, err := c.AckMessage(ctx, &pb.AckMessageRequest{Group: group, Topic: topic, Entries: []*pb.AckMessageEntry{{MessageId: first.GetMessageId(), ReceiptHandle: first.GetReceiptHandle()}}})
-	if err != nil || ar.GetStatus().GetCode() == pb.Code_OK {
-		t.Fatalf("ack with a stale handle: %v %v", err, ar.GetStatus())
+	if err != nil || ar.GetStatus().GetCode() != pb.Code_INVALID_RECEIPT_HANDLE {
+		t.Fatalf("ack with a stale handle: %v %v, want INVALID_RECEIPT_HANDLE", err, ar.GetStatus())
 	}
 	entries := []*pb.AckMessageEntry{{MessageId: first.GetMessageId(), ReceiptHandle: cr.GetReceiptHandle()}}
 	for _, m := range msgs[1:] {
