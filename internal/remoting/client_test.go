@@ -695,3 +695,30 @@ func TestSendKeepsFramesWholeAndInOrder(t *testing.T) {
 	}
 	sent.Wait()
 }
+
+// The write deadline that the write loop sets for its blocking writes
+// does not hold back a later inline send once it has passed: a connection
+// that writes now and then stays open for good.
+func TestInlineSendAfterTheWriteDeadlinePassed(t *testing.T) {
+	_, addr := startServer(t, ServerOptions{}, func(s *Server) { s.Handle(codeEcho, nil, echo) })
+	cl := startClient(t)
+	ctx := timeout(t, 10*time.Second)
+	c, err := cl.Conn(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		// As if the write loop's deadline had been set long ago.
+		c.wmu.Lock()
+		c.deadline = time.Now().Add(-time.Second)
+		c.nc.SetWriteDeadline(c.deadline)
+		c.wmu.Unlock()
+		time.Sleep(2 * inlineIdle) // idle: the send goes inline
+		req := echoRequest(i)
+		resp, err := c.Invoke(ctx, req)
+		if err != nil {
+			t.Fatalf("send %d after the deadline passed: %v", i, err)
+		}
+		checkEcho(t, req, resp)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -63,6 +64,7 @@ type Conn struct {
 	kick      chan struct{} // capacity 1: hands the write side to the write loop
 	head      []byte        // bytes an inline write left, the owner's…
 	headBuf   []byte        // …and the buffer they are in
+	deadline  time.Time     // the socket's write deadline, the owner's
 	raw       syscall.RawConn
 
 	// Values is free for the owner (a client id, a channel's role).
@@ -238,14 +240,13 @@ func (c *Conn) readLoop() {
 // nothing is left, then releases it.
 func (c *Conn) writeLoop() {
 	defer close(c.wdone)
-	var deadline time.Time
 	write := func(b []byte) bool {
 		// A write blocked this long on a peer that reads nothing closes
 		// the connection; the deadline is moved on now and then, not per
 		// write.
-		if now := time.Now(); deadline.Sub(now) < 110*time.Second {
-			deadline = now.Add(120 * time.Second)
-			c.nc.SetWriteDeadline(deadline)
+		if now := time.Now(); c.deadline.Sub(now) < 110*time.Second {
+			c.deadline = now.Add(120 * time.Second)
+			c.nc.SetWriteDeadline(c.deadline)
 		}
 		if _, err := c.nc.Write(b); err != nil {
 			c.closeWith(fmt.Errorf("%w: write: %v", ErrClosed, err))
@@ -315,6 +316,11 @@ func (c *Conn) tryWrite(b []byte) (int, error) {
 		n, werr = syscall.Write(int(fd), b)
 		return true
 	}); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The write loop's deadline, set for a blocking write long
+			// ago, has passed: let the write loop write, with a new one.
+			return 0, nil
+		}
 		return 0, err
 	}
 	if werr == syscall.EAGAIN || werr == syscall.EINTR {
