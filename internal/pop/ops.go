@@ -42,6 +42,9 @@ type Result struct {
 	// Records are stored records in queue order per queue; retry-topic
 	// messages are re-encoded under the original topic with POP_CK.
 	Records [][]byte
+	// Busy: a queue was skipped because another pop was reading it, so an
+	// empty result does not mean there is nothing to pop.
+	Busy bool
 }
 
 type popAcc struct {
@@ -138,6 +141,7 @@ func (s *Service) popQueue(ctx context.Context, req Request, topic string, qid i
 	q := QueueKey{topic, req.Group, qid}
 	lock := s.queueLock(q)
 	if !lock.TryLock() {
+		acc.Busy = true
 		return nil
 	}
 	defer lock.Unlock()

@@ -121,12 +121,20 @@ func (p *Processor) Register(srv *remoting.Server) {
 	srv.Handle(protocol.ConsumerSendMsgBack, send, p.consumerSendMsgBack)
 	srv.Handle(protocol.PullMessage, pull, p.pull)
 	srv.Handle(protocol.RecallMessage, send, p.recallMessage)
+	// Acks have their own workers (Java's ackMessageExecutor): a pop may
+	// wait briefly for a busy queue, and acks must not queue behind it.
 	popPool := srv.NewPool("pop", 8, 100000)
+	ackPool := srv.NewPool("ack", 8, 100000)
 	for code, h := range map[int32]remoting.Handler{
-		protocol.PopMessage: p.popMessage, protocol.AckMessage: p.ackMessage, protocol.BatchAckMessage: p.batchAckMessage,
-		protocol.ChangeMessageInvisibleTime: p.changeInvisibleTime, protocol.Notification: p.notification,
+		protocol.PopMessage: p.popMessage, protocol.Notification: p.notification,
 	} {
 		srv.Handle(code, popPool, h)
+	}
+	for code, h := range map[int32]remoting.Handler{
+		protocol.AckMessage: p.ackMessage, protocol.BatchAckMessage: p.batchAckMessage,
+		protocol.ChangeMessageInvisibleTime: p.changeInvisibleTime,
+	} {
+		srv.Handle(code, ackPool, h)
 	}
 	srv.Handle(protocol.EndTransaction, srv.NewPool("transaction", 8, 100000), p.endTransaction)
 	for code, h := range map[int32]remoting.Handler{
