@@ -264,21 +264,27 @@ func TestProxyV5SendIsReadByV4(t *testing.T) {
 // client reaches consumers no earlier than its delivery time.
 func TestProxyDelayMessageNotBeforeItsTime(t *testing.T) {
 	t.Parallel()
-	e := startLocalProxy(t)
-	const topic = "TopicV5Delay"
-	e.createTopic(t, topic)
-	p := e.v5Producer(t, nil, topic)
-	at := time.Now().Add(3 * time.Second)
-	m := &rmq.Message{Topic: topic, Body: []byte("later")}
-	m.SetDelayTimestamp(at)
-	if _, err := p.Send(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	c := e.remotingConsumer(t, "CG_V5Delay", topic)
-	c.waitDistinct(t, 1, 20*time.Second)
-	if got := time.Now(); got.Before(at) {
-		t.Fatalf("delivered %s before its time", at.Sub(got))
-	}
+	forBothModes(t, func(t *testing.T, e *proxyEnv) {
+		const topic = "TopicV5Delay"
+		e.createTopic(t, topic)
+		p := e.v5Producer(t, nil, topic)
+		at := time.Now().Add(3 * time.Second)
+		m := &rmq.Message{Topic: topic, Body: []byte("later")}
+		m.SetDelayTimestamp(at)
+		if _, err := p.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		c := e.remotingConsumer(t, "CG_V5Delay", topic)
+		c.waitDistinct(t, 1, 20*time.Second)
+		got := time.Now()
+		if got.Before(at) {
+			t.Fatalf("delivered %s before its time", at.Sub(got))
+		}
+		// One precision step (1 s) plus the consumer's pull.
+		if late := got.Sub(at); late > 2*time.Second {
+			t.Fatalf("delivered %s after its time", late)
+		}
+	})
 }
 
 // TestProxyTransactions: commit delivers, rollback does not, and a
@@ -406,7 +412,10 @@ func TestProxyHundredMessagesAckedExactlyOnce(t *testing.T) {
 // ChangeInvisibleDuration moves that time.
 func TestProxyUnackedReturnsAndChangeInvisible(t *testing.T) {
 	t.Parallel()
-	e := startLocalProxy(t)
+	forBothModes(t, func(t *testing.T, e *proxyEnv) { unackedReturnsAndChangeInvisible(t, e) })
+}
+
+func unackedReturnsAndChangeInvisible(t *testing.T, e *proxyEnv) {
 	e.requirePop(t)
 	const topic, group = "TopicV5Redeliver", "CG_V5Redeliver"
 	e.createTopic(t, topic)
@@ -426,12 +435,8 @@ func TestProxyUnackedReturnsAndChangeInvisible(t *testing.T) {
 	if first == nil {
 		t.Fatal("nothing received")
 	}
-	// Process it for a moment, then push its visibility out to 15 s from
-	// now instead of 10 s from the receive. (Without the pause the change
-	// can land in the pop's millisecond; the broker's new checkpoint then
-	// has the old one's start offset and pop time, the ack of the old one
-	// matches it too, and the message is never revived.)
-	time.Sleep(100 * time.Millisecond)
+	// Push its visibility out to 15 s from now instead of 10 s from the
+	// receive (at once: a change in the pop's own millisecond works too).
 	got := time.Now()
 	if err := c.ChangeInvisibleDuration(first, 15*time.Second); err != nil {
 		t.Fatal(err)
