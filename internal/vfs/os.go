@@ -77,8 +77,12 @@ func (osFS) DiskUsage(path string) (DiskUsage, error) {
 	if err := unix.Statfs(path, &st); err != nil {
 		return DiskUsage{}, fmt.Errorf("vfs: statfs %s: %w", path, err)
 	}
+	// As df counts: the capacity is what is used plus what this process
+	// may still use, so blocks reserved for root, or held back by a quota
+	// or a shared volume, do not count as used.
 	bs := uint64(st.Bsize)
-	return DiskUsage{Total: st.Blocks * bs, Free: st.Bavail * bs}, nil
+	used := (st.Blocks - min(st.Bfree, st.Blocks)) * bs
+	return DiskUsage{Total: used + st.Bavail*bs, Free: st.Bavail * bs}, nil
 }
 
 type osLock struct{ f *os.File }

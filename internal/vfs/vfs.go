@@ -87,7 +87,7 @@ type FS interface {
 // DiskUsage is the capacity of a file system, in bytes.
 type DiskUsage struct {
 	Total uint64
-	Free  uint64 // available to unprivileged users
+	Free  uint64 // available to unprivileged users (Total is what is used plus Free, as df counts)
 }
 
 // UsedRatio is the share of the disk in use, in [0, 1].
