@@ -187,10 +187,17 @@ func (s *Service) recover() error {
 		if err := o.FS.SyncDir(o.Dir); err != nil {
 			return fmt.Errorf("timer: %w", err)
 		}
-		// Scan the whole commit log for timers already delivered.
+		// Timers already delivered can only be stored after the first
+		// timer record: scan from there (nothing to scan on a store that
+		// never held one, e.g. one written before timers existed).
 		ck = checkpoint{
 			PrecisionMs: s.p, Slots: n, ReadSlot: floorDiv(s.nowMs(), s.p),
-			CommitLogOffset: s.st.CommitLogMinOffset(), QueueOffset: s.st.MinOffset(Topic, 0),
+			CommitLogOffset: s.st.CommitLogMaxOffset(), QueueOffset: s.st.MinOffset(Topic, 0),
+		}
+		if res, err := s.st.GetMessages(Topic, 0, ck.QueueOffset, 1, 0, nil); err == nil && len(res.Records) > 0 {
+			if m, _, err := message.Decode(res.Records[0], false); err == nil {
+				ck.CommitLogOffset = m.PhysicalOffset
+			}
 		}
 		if err := writeCheckpoint(o.FS, s.ckPath, ck); err != nil {
 			return err

@@ -474,3 +474,33 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TestLostTimerStateRebuilds: with the wheel, log and checkpoint removed
+// (lost), a restart enqueues the timer records again from the store:
+// pending ones are still delivered, delivered ones are not delivered again.
+func TestLostTimerStateRebuilds(t *testing.T) {
+	fs := vfs.NewMem()
+	h := newHarness(t, fs, storeOptions(fs), timerOptions(fs))
+	now := time.Now().UnixMilli()
+	for i := range 20 {
+		h.send("orders", fmt.Sprintf("E%02d", i), now+300+int64(i))
+	}
+	for i := range 5 {
+		h.send("orders", fmt.Sprintf("L%02d", i), now+2500+int64(i))
+	}
+	waitFor(t, 5*time.Second, "the early timers", func() bool { return len(delivered(t, h.st, "orders")) == 20 })
+	h.close()
+	for _, p := range []string{"/timerlog", "/timerwheel", "/config/timercheck.json", "/config/timercheck.json.bak"} {
+		if err := fs.RemoveAll(storeDir + p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h2 := newHarness(t, fs, storeOptions(fs), timerOptions(fs))
+	waitFor(t, 6*time.Second, "the late timers after the state was lost", func() bool { return len(delivered(t, h2.st, "orders")) == 25 })
+	time.Sleep(300 * time.Millisecond)
+	for u, ms := range delivered(t, h2.st, "orders") {
+		if len(ms) != 1 {
+			t.Errorf("%s delivered %d times", u, len(ms))
+		}
+	}
+}
