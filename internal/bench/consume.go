@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -142,13 +143,30 @@ func consumeRun(ctx context.Context, cfg Config, tgt *Target, m *meter, o consum
 				}
 			}
 			// The final commit waits for the broker, so the check below
-			// sees it. It goes twice: the broker's workers may apply an
-			// earlier one-way commit after the first.
+			// sees it; the broker's workers may still apply an earlier
+			// one-way commit after it, so it is repeated until the broker
+			// reads it back.
 			if off > 0 {
 				cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
-				for range 2 {
+				for {
 					if err := commit(cctx, c, cfg.Group, tgt.Topic, q, off, true); err != nil {
 						report(err)
+						break
+					}
+					got, err := committed(cctx, c, cfg.Group, tgt.Topic, q)
+					if err != nil {
+						report(err)
+						break
+					}
+					if got >= off {
+						break
+					}
+					select {
+					case <-cctx.Done():
+					case <-time.After(10 * time.Millisecond):
+					}
+					if cctx.Err() != nil {
+						report(fmt.Errorf("bench: the committed offset of queue %d stays at %d, want %d", q.ID, got, off))
 						break
 					}
 				}
