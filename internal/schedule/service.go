@@ -456,38 +456,10 @@ func (s *Service) step(ctx context.Context, i int, now int64) (wake int64, moved
 // failure that may pass: a full disk, a closed store, ctx ended. end is the
 // commit-log end of the last record stored, 0 if none.
 func (s *Service) put(ctx context.Context, msgs []*message.Message) (done int, end int64, err error) {
-	if len(msgs) == 0 {
-		return 0, 0, nil
-	}
-	res, err := s.st.PutBatch(ctx, msgs)
-	for _, r := range res {
-		end = max(end, r.PhysicalOffset+int64(r.Size))
-	}
-	done = len(res)
-	if err == nil || errors.Is(err, store.ErrFlushTimeout) || !refused(err) {
-		return done, end, err
-	}
-	// One message the store refuses fails the whole batch: put the rest
-	// one at a time and drop only the refused ones.
-	for _, m := range msgs[done:] {
-		r, err := s.st.Put(ctx, m)
-		switch {
-		case err == nil || errors.Is(err, store.ErrFlushTimeout):
-			end = max(end, r.PhysicalOffset+int64(r.Size))
-		case refused(err):
-			uniq, _ := message.Property(m.Properties, message.PropertyUniqKey)
-			s.log.Error("delayed message dropped: the store refuses it", "topic", m.Topic, "queue", m.QueueID, "uniqKey", uniq, "err", err)
-		default:
-			return done, end, err
-		}
-		done++
-	}
-	return done, end, nil
-}
-
-// refused reports a put error that retrying cannot cure.
-func refused(err error) bool {
-	return errors.Is(err, store.ErrMessageIllegal) || errors.Is(err, store.ErrMessageTooLarge)
+	return s.st.PutAll(ctx, msgs, func(m *message.Message, err error) {
+		uniq, _ := message.Property(m.Properties, message.PropertyUniqKey)
+		s.log.Error("delayed message dropped: the store refuses it", "topic", m.Topic, "queue", m.QueueID, "uniqKey", uniq, "err", err)
+	})
 }
 
 func (s *Service) persistLogged() {

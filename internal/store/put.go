@@ -330,3 +330,44 @@ func (s *Store) failPending(err error) {
 
 // Syncs is the number of commit-log syncs so far (group-commit metrics).
 func (s *Store) Syncs() int64 { return s.syncs.Load() }
+
+// PutAll stores msgs in order like PutBatch, except that a message the
+// store refuses for good (ErrMessageIllegal, ErrMessageTooLarge) is handed
+// to dropped and skipped rather than failing the others: services that
+// move messages on (delay levels, timers) must not stall on one. It returns
+// how many are done (stored or dropped), the commit-log end of the last one
+// stored (0 if none), and the first failure that may pass (a full disk, a
+// closed store), at which it stops. ErrFlushTimeout is not a failure.
+func (s *Store) PutAll(ctx context.Context, msgs []*message.Message, dropped func(*message.Message, error)) (done int, end int64, err error) {
+	if len(msgs) == 0 {
+		return 0, 0, nil
+	}
+	res, err := s.PutBatch(ctx, msgs)
+	for _, r := range res {
+		end = max(end, r.PhysicalOffset+int64(r.Size))
+	}
+	if err == nil || errors.Is(err, ErrFlushTimeout) {
+		return len(msgs), end, nil
+	}
+	if !refusedForGood(err) {
+		return len(res), end, err
+	}
+	// One refused message fails the whole batch: put them one at a time.
+	for _, m := range msgs {
+		r, err := s.Put(ctx, m)
+		switch {
+		case err == nil || errors.Is(err, ErrFlushTimeout):
+			end = max(end, r.PhysicalOffset+int64(r.Size))
+		case refusedForGood(err):
+			dropped(m, err)
+		default:
+			return done, end, err
+		}
+		done++
+	}
+	return done, end, nil
+}
+
+func refusedForGood(err error) bool {
+	return errors.Is(err, ErrMessageIllegal) || errors.Is(err, ErrMessageTooLarge)
+}

@@ -240,3 +240,29 @@ func TestRejectsBadMessages(t *testing.T) {
 		t.Fatalf("rejected messages were written: write offset %d", s.CommitLogMaxOffset())
 	}
 }
+
+// TestPutAllDropsOnlyTheRefused: one message over the size limit in a
+// batch is handed to dropped; the others are stored in order.
+func TestPutAllDropsOnlyTheRefused(t *testing.T) {
+	s := openStore(t, testOptions(t, nil))
+	defer s.Close()
+	big := newMsg("T", 0, 1, nil)
+	big.Body = make([]byte, 128<<10)
+	msgs := []*message.Message{newMsg("T", 0, 0, nil), big, newMsg("T", 0, 2, nil)}
+	var dropped []*message.Message
+	done, end, err := s.PutAll(context.Background(), msgs, func(m *message.Message, err error) {
+		if !errors.Is(err, ErrMessageTooLarge) && !errors.Is(err, ErrMessageIllegal) {
+			t.Errorf("dropped for %v", err)
+		}
+		dropped = append(dropped, m)
+	})
+	if err != nil || done != 3 || len(dropped) != 1 || dropped[0] != big || end != s.CommitLogMaxOffset() {
+		t.Fatalf("done %d end %d (log end %d) err %v dropped %d", done, end, s.CommitLogMaxOffset(), err, len(dropped))
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.DispatchedOffset() < end && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := s.MaxOffset("T", 0); got != 2 {
+		t.Fatalf("queue holds %d messages, want 2", got)
+	}
+}

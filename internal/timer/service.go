@@ -737,33 +737,10 @@ func (s *Service) outgoing(e *entry, now int64) (*message.Message, error) {
 // dropped because the store can never take them. It stops at the first
 // failure that may pass (a full disk, a closed store).
 func (s *Service) put(ctx context.Context, msgs []*message.Message) (int, error) {
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	res, err := s.st.PutBatch(ctx, msgs)
-	if err == nil || errors.Is(err, store.ErrFlushTimeout) {
-		return len(msgs), nil
-	}
-	if !refused(err) {
-		return len(res), err
-	}
-	done := 0
-	for _, m := range msgs {
-		_, err := s.st.Put(ctx, m)
-		switch {
-		case err == nil || errors.Is(err, store.ErrFlushTimeout):
-		case refused(err):
-			s.log.Error("timer: message dropped: the store refuses it", "topic", m.Topic, "err", err)
-		default:
-			return done, err
-		}
-		done++
-	}
-	return done, nil
-}
-
-func refused(err error) bool {
-	return errors.Is(err, store.ErrMessageIllegal) || errors.Is(err, store.ErrMessageTooLarge)
+	done, _, err := s.st.PutAll(ctx, msgs, func(m *message.Message, err error) {
+		s.log.Error("timer: message dropped: the store refuses it", "topic", m.Topic, "err", err)
+	})
+	return done, err
 }
 
 // checkpoint captures state every FlushInterval and writes it once the
