@@ -74,7 +74,6 @@ func (s *Service) recall(ctx context.Context, topic, uniqKey string, timeMs int6
 	if slot < s.gathered {
 		s.applyMarker(ref)
 	}
-	s.dirty = true
 	return nil
 }
 
@@ -160,7 +159,6 @@ func (s *Service) reschedule(ctx context.Context, topic, uniqKey string, deliver
 	if st.slot < s.gathered {
 		s.applyMarker(ref)
 	}
-	s.dirty = true
 	return Status{Topic: topic, MsgID: uniqKey, State: Pending, DeliverTimeMs: deliverMs}, nil
 }
 

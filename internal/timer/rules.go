@@ -157,9 +157,8 @@ type Handle struct {
 	BrokerName string
 	// TimeMs is the marker's deliver time: TIMER_OUT_MS + 1, so that it
 	// falls in the timer's slot.
-	TimeMs   int64
-	UniqKey  string
-	rawStamp string
+	TimeMs  int64
+	UniqKey string
 }
 
 // EncodeHandle builds the recall handle RocketMQ 5.3.2 returns on send:
@@ -186,5 +185,5 @@ func DecodeHandle(s string) (Handle, error) {
 	if err != nil {
 		ts = -1 // Java: NumberUtils.toLong(…, -1), refused as "timestamp invalid"
 	}
-	return Handle{Topic: items[1], BrokerName: items[2], TimeMs: ts, UniqKey: items[4], rawStamp: items[3]}, nil
+	return Handle{Topic: items[1], BrokerName: items[2], TimeMs: ts, UniqKey: items[4]}, nil
 }

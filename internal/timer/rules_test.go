@@ -3,6 +3,7 @@ package timer
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/quiver-mq/quiver/internal/message"
@@ -163,8 +164,12 @@ func FuzzDecodeHandle(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if h.Topic == "" && h.UniqKey == "" && h.BrokerName == "" && h.rawStamp == "" {
-			return
+		// What decodes re-encodes to a handle that decodes the same.
+		if h.TimeMs > 0 && !strings.ContainsAny(h.Topic+h.BrokerName+h.UniqKey, " ") {
+			again, err := DecodeHandle(EncodeHandle(h.Topic, h.BrokerName, h.TimeMs-1, h.UniqKey))
+			if err != nil || again != h {
+				t.Fatalf("round trip of %+v: %+v %v", h, again, err)
+			}
 		}
 	})
 }

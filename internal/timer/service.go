@@ -45,12 +45,10 @@ type Service struct {
 	lastCk   int64
 	stash    *checkpoint
 	need     int64
-	dirty    bool
 
 	reqs    chan func()
 	notify  chan struct{}
 	stopped chan struct{}
-	final   *checkpoint
 }
 
 type entry struct {
@@ -426,7 +424,6 @@ func (s *Service) enqueue() bool {
 		s.place(&m, int32(len(rec)), res.QueueOffsets[i])
 	}
 	s.q = res.NextBeginOffset
-	s.dirty = true
 	return s.q < maxQ
 }
 
@@ -684,7 +681,6 @@ func (s *Service) deliverDue(ctx context.Context, now int64) {
 			}
 			return
 		}
-		s.dirty = true
 	}
 }
 
