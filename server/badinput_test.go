@@ -79,3 +79,24 @@ func TestBrokerRefusesBadInput(t *testing.T) {
 		t.Fatalf("bad input changed the commit log: %d → %d", before, after)
 	}
 }
+
+// TestStartOnTakenPortFails: a broker port that another process holds makes
+// Start return an error naming it (it used to panic while cleaning up), and
+// the same data directory starts fine afterwards.
+func TestStartOnTakenPortFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err = Start(Options{DataDir: dir, NamesrvAddr: "127.0.0.1:0", BrokerAddr: ln.Addr().String()})
+	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("Start on a taken broker port: %v, want an error naming %s", err, ln.Addr())
+	}
+	ln.Close()
+	s, err := Start(Options{DataDir: dir, NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("restart on the same data: %v", err)
+	}
+	s.Close()
+}

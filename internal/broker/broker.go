@@ -305,11 +305,19 @@ func (b *Broker) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		if b.srv != nil {
-			b.unregisterAll()
-			b.cancel()
+			// A start that failed part way (say, its port was taken) has
+			// a server but may have no client or goroutines yet.
+			if b.client != nil {
+				b.unregisterAll()
+			}
+			if b.cancel != nil {
+				b.cancel()
+			}
 			b.srv.Close()
 			b.wg.Wait()
-			b.client.Close()
+			if b.client != nil {
+				b.client.Close()
+			}
 		}
 		// The schedule's progress is written after the store's final flush,
 		// which may make more of it durable.
