@@ -435,25 +435,33 @@ func decodeBinaryHeader(b []byte) (*Command, error) {
 	c.Version = int32(int16(r.u16()))
 	c.Opaque = int32(r.u32())
 	c.Flag = int32(r.u32())
-	c.Remark = string(r.take(int(int32(r.u32()))))
+	remark := r.take(int(int32(r.u32())))
+	extAt := r.off
 	ext := r.take(int(int32(r.u32())))
 	if r.bad {
 		return nil, fmt.Errorf("%w: binary header overruns its %d bytes", ErrFrame, len(b))
 	}
+	// One copy of the remark and ext fields as a string; the values are
+	// its substrings rather than an allocation each.
+	s := string(b[extAt-len(remark) : extAt+4+len(ext)])
+	c.Remark = s[:len(remark)]
+	s = s[len(remark)+4:] // ext, as a string
 	// Java reads a key length as a signed int16 and a zero-length key or
 	// value as null; entries with a null are skipped here.
 	er := reader{b: ext}
 	for er.off < len(ext) {
 		k := er.take(int(int16(er.u16())))
+		ko := er.off - len(k)
 		v := er.take(int(int32(er.u32())))
+		vo := er.off - len(v)
 		if er.bad {
 			return nil, fmt.Errorf("%w: binary ext fields overrun their %d bytes", ErrFrame, len(ext))
 		}
 		if len(k) > 0 && len(v) > 0 {
 			if c.ExtFields == nil {
-				c.ExtFields = make(map[string]string)
+				c.ExtFields = make(map[string]string, min(16, 1+len(ext)/16))
 			}
-			c.ExtFields[string(k)] = string(v)
+			c.ExtFields[s[ko:ko+len(k)]] = s[vo : vo+len(v)]
 		}
 	}
 	if !utf8.ValidString(c.Remark) {

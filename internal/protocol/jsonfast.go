@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -15,7 +16,9 @@ import (
 // decodeJSONSlow decides, including what error to report. FuzzJSONHeader
 // checks that the two agree.
 func decodeJSONFast(b []byte) (c *Command, ok bool) {
-	p := jsonParser{b: b}
+	// One copy of the header as a string: every unescaped string in it is
+	// a substring of that copy instead of an allocation of its own.
+	p := jsonParser{b: b, s: string(b)}
 	c = &Command{}
 	p.ws()
 	if !p.byte('{') {
@@ -154,8 +157,11 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
+var quote = []byte{'"'}
+
 type jsonParser struct {
 	b []byte
+	s string // b as a string: unescaped strings are its substrings
 	i int
 }
 
@@ -265,7 +271,9 @@ func (p *jsonParser) ext() (map[string]string, bool) {
 				return nil, false
 			}
 			if m == nil {
-				m = make(map[string]string, 16)
+				// Every entry takes at least four quotes: size the map
+				// for the entries there may be, at most 16.
+				m = make(map[string]string, min(16, 1+bytes.Count(p.b[p.i:], quote)/4))
 			}
 			m[k] = v
 		}
@@ -290,7 +298,7 @@ func (p *jsonParser) str() (string, bool) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
-			s := string(p.b[start:p.i])
+			s := p.s[start:p.i]
 			p.i++
 			return s, true
 		case c == '\\' || c >= utf8.RuneSelf:
@@ -304,8 +312,8 @@ func (p *jsonParser) str() (string, bool) {
 }
 
 func (p *jsonParser) strSlow(start int) (string, bool) {
-	out := make([]byte, 0, len(p.b)-start)
-	out = append(out, p.b[start:p.i]...)
+	var buf [512]byte // properties fit, without an allocation of their own
+	out := append(buf[:0], p.b[start:p.i]...)
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
