@@ -16,8 +16,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Drive a broker over Remoting: produce, consume, e2e latency, standard workloads",
-		Long: "bench is a load generator speaking RocketMQ Remoting with its own lean client.\n" +
+		Short: "Drive a broker over Remoting (or gRPC): produce, consume, e2e latency, standard workloads",
+		Long: "bench is a load generator speaking RocketMQ Remoting with its own lean client, or\n" +
+			"with --grpc (produce) the RocketMQ 5 gRPC API through a proxy (--proxy HOST:PORT).\n" +
 			"Progress goes to stderr once a second; the summary to stdout, or with --json one\n" +
 			"JSON object per workload on stdout (the workload's headline result last).",
 	}
@@ -52,9 +53,12 @@ func newBenchCmd() *cobra.Command {
 
 func newBenchRunCmd(kind string) *cobra.Command {
 	c := bench.DefaultConfig()
-	var asJSON bool
+	var (
+		asJSON, useGRPC bool
+		proxy           string
+	)
 	short := map[string]string{
-		"produce": "Send messages (closed loop, windowed or paced) and report acked msg/s and send→ack latency",
+		"produce": "Send messages (closed loop, windowed or paced; Remoting or --grpc) and report acked msg/s and send→ack latency",
 		"consume": "Drain a topic from its first message with PULL and report msg/s",
 		"e2e":     "Consume with long polling while producing; report publish→consume latency",
 	}[kind]
@@ -72,6 +76,14 @@ func newBenchRunCmd(kind string) *cobra.Command {
 			if err := c.Validate(); err != nil {
 				return err
 			}
+			if useGRPC {
+				if kind != "produce" {
+					return fmt.Errorf("bench %s: --grpc is not supported (gRPC covers produce and workload W7); %s speaks Remoting only", kind, kind)
+				}
+				if err := bench.CheckProxyAddr(proxy); err != nil {
+					return err
+				}
+			}
 			var tgt *bench.Target
 			var err error
 			if c.Topic == "" || kind != "consume" {
@@ -88,7 +100,11 @@ func newBenchRunCmd(kind string) *cobra.Command {
 			var r bench.Result
 			switch kind {
 			case "produce":
-				r, err = bench.Produce(ctx, c, tgt)
+				if useGRPC {
+					r, err = bench.ProduceGRPC(ctx, c, proxy, tgt)
+				} else {
+					r, err = bench.Produce(ctx, c, tgt)
+				}
 			case "consume":
 				r, err = bench.Consume(ctx, c, tgt)
 			default:
@@ -101,7 +117,9 @@ func newBenchRunCmd(kind string) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&c.Namesrv, "namesrv", "127.0.0.1:9876", "name server address")
+	f.StringVar(&c.Namesrv, "namesrv", "127.0.0.1:9876", "name server address (topics are created over Remoting, also with --grpc)")
+	f.BoolVar(&useGRPC, "grpc", false, "produce: send through the gRPC proxy (MessagingService.SendMessage, one message per call, plaintext)")
+	f.StringVar(&proxy, "proxy", "127.0.0.1:8081", "gRPC proxy address, with --grpc")
 	f.StringVar(&c.Topic, "topic", "", "topic (default: a fresh one, created with --queues queues; consume needs an existing one)")
 	f.StringVar(&c.Group, "group", "", "consumer group (default: derived from the topic)")
 	f.IntVar(&c.Size, "size", c.Size, "message body bytes")
@@ -133,7 +151,7 @@ func newBenchWorkloadCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "workload NAME",
-		Short: "Run a workload of WORKLOADS.md: W1 W2 W2p W3 W3b W4 W5 W6a W6b W8 (W7: not yet)",
+		Short: "Run a workload of WORKLOADS.md: W1 W2 W2p W3 W3b W4 W5 W6a W6b W7 W8",
 		Long: "workload runs one standard workload against a fresh topic, with the counts and\n" +
 			"bounds of WORKLOADS.md. W5 (and its parts W5:W1, W5:W2, W5:W2p, W5:W4) expects a\n" +
 			"broker started with `quiver serve --sync-flush`.\n" +
@@ -142,6 +160,10 @@ func newBenchWorkloadCmd() *cobra.Command {
 			"100 messages (no POP in remoting yet).\n" +
 			"W6a (and W3, W6b, W8 with --broker-pid) report broker VmRSS, RssAnon, RssFile from /proc.\n" +
 			"W6b creates 10,000 topics of 4 queues and sends 1,000,000 messages round-robin over them.\n" +
+			"W7 runs W1 and W2p over Remoting and through the gRPC proxy (--proxy; one\n" +
+			"SendMessage per message), interleaved: W1 Remoting, W1 gRPC, W2p Remoting, W2p gRPC,\n" +
+			"--reps times, each on a fresh topic; its headline \"W7\" has the figures of the gRPC\n" +
+			"W2p run (\"of\") and the ratios gRPC / Remoting of the medians (grpc_over_remoting).\n" +
 			"W8 sends 1,000,000 timer messages (TIMER_DELIVER_MS) due over the next 60 s and\n" +
 			"measures how late they arrive.",
 		Args: cobra.ExactArgs(1),
@@ -162,6 +184,8 @@ func newBenchWorkloadCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Namesrv, "namesrv", "127.0.0.1:9876", "name server address")
+	f.StringVar(&o.Proxy, "proxy", "127.0.0.1:8081", "gRPC proxy address (W7)")
+	f.IntVar(&o.Reps, "reps", 1, "repetitions of W7's four interleaved variants")
 	f.IntVar(&o.Count, "count", 0, "override the workload's message count (and W3's backlog)")
 	f.DurationVar(&o.Duration, "duration", 0, "override the workload's wall-clock bound")
 	f.IntVar(&o.BrokerPID, "broker-pid", 0, "broker process id, for RSS from /proc (W3, W6a, W6b, W8)")

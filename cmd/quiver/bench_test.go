@@ -45,6 +45,73 @@ func TestBenchJSONLastLineHasTheFields(t *testing.T) {
 	}
 }
 
+func TestBenchGRPCProduceAndW7(t *testing.T) {
+	s, err := server.Start(server.Options{DataDir: t.TempDir(), NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	run := func(args ...string) (string, string, error) {
+		var out, errb bytes.Buffer
+		root := newRootCmd(&out)
+		root.SetErr(&errb)
+		root.SetArgs(append(args, "--namesrv", s.NamesrvAddr()))
+		err := root.Execute()
+		return out.String(), errb.String(), err
+	}
+	last := func(out string) map[string]any {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		var m map[string]any
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+			t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+		}
+		return m
+	}
+	out, errs, err := run("bench", "produce", "--grpc", "--proxy", s.ProxyAddr(), "--count", "300", "--window", "16", "--json")
+	if err != nil {
+		t.Fatalf("produce --grpc: %v\n%s", err, errs)
+	}
+	if m := last(out); m["msgs"].(float64) != 300 || m["transport"] != "grpc" || m["errors"].(float64) != 0 {
+		t.Fatalf("produce --grpc: %s", out)
+	}
+
+	out, errs, err = run("bench", "workload", "W7", "--proxy", s.ProxyAddr(), "--count", "200", "--json")
+	if err != nil {
+		t.Fatalf("W7: %v\n%s", err, errs)
+	}
+	m := last(out)
+	for _, k := range []string{"workload", "msgs", "seconds", "msgs_per_sec", "mib_per_sec", "p50_us", "p99_us", "p999_us", "max_us", "of", "grpc_over_remoting"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("W7 JSON lacks %q: %v", k, m)
+		}
+	}
+	g, _ := m["grpc_over_remoting"].(map[string]any)
+	if m["workload"] != "W7" || m["of"] != "W7:W2p:grpc" || m["msgs"].(float64) != 200 || g["ratio_w1_msgs_per_sec"] == nil || g["ratio_w2p_msgs_per_sec"] == nil {
+		t.Fatalf("W7 headline: %v", m)
+	}
+	if n := strings.Count(out, "\n"); n != 5 {
+		t.Fatalf("W7 printed %d JSON lines, want 4 variants and the headline:\n%s", n, out)
+	}
+
+	for _, args := range [][]string{
+		{"bench", "workload", "W7", "--proxy", "127.0.0.1:1", "--count", "50"},
+		{"bench", "produce", "--grpc", "--proxy", "127.0.0.1:1", "--count", "50"},
+	} {
+		if _, _, err := run(args...); err == nil || !strings.Contains(err.Error(), "gRPC proxy 127.0.0.1:1") {
+			t.Errorf("%v: %v, want an error naming the proxy", args, err)
+		}
+	}
+	if _, _, err := run("bench", "produce", "--grpc", "--proxy", "nohost", "--count", "50"); err == nil || !strings.Contains(err.Error(), "nohost") {
+		t.Errorf("produce --proxy nohost: %v", err)
+	}
+	for _, kind := range []string{"consume", "e2e"} {
+		if _, _, err := run("bench", kind, "--grpc", "--topic", "T", "--count", "5"); err == nil || !strings.Contains(err.Error(), "--grpc") {
+			t.Errorf("%s --grpc: %v, want a clear refusal", kind, err)
+		}
+	}
+}
+
 func TestBenchReportComparesBothSystems(t *testing.T) {
 	dir := t.TempDir()
 	q := filepath.Join(dir, "q.jsonl")

@@ -12,10 +12,14 @@ import (
 	"github.com/quiver-mq/quiver/server"
 )
 
-func startServer(t *testing.T) *server.Server {
+func startServer(t *testing.T) *server.Server { return startServerProxy(t, "") }
+
+// startServerProxy starts a server, with a gRPC proxy on proxyAddr unless
+// it is "".
+func startServerProxy(t *testing.T, proxyAddr string) *server.Server {
 	t.Helper()
 	s, err := server.Start(server.Options{
-		DataDir: t.TempDir(), NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0",
+		DataDir: t.TempDir(), NamesrvAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", ProxyAddr: proxyAddr,
 		Broker: func(o *broker.Options) {
 			o.Store.SegmentSize = 64 << 20
 			o.Store.IndexSlots = 10_000
@@ -115,14 +119,121 @@ func TestWorkloadsSmall(t *testing.T) {
 	if *rs[2].Committed != 500 || *rs[1].Committed != 500 {
 		t.Fatalf("committed %d / %d, want 500", *rs[2].Committed, *rs[1].Committed)
 	}
-	if _, err := Workload(ctx, "W7", o); !errors.Is(err, ErrNotImplemented) {
-		t.Fatalf("W7: %v, want ErrNotImplemented", err)
+	if _, err := Workload(ctx, "W7", o); err == nil || !strings.Contains(err.Error(), "--proxy") {
+		t.Fatalf("W7 without a proxy address: %v", err)
 	}
 	if _, err := Workload(ctx, "W6a", o); err == nil {
 		t.Fatal("W6a ran without a broker pid")
 	}
 	if _, err := Workload(ctx, "W9", o); !errors.Is(err, ErrUnknownWorkload) {
 		t.Fatalf("W9: %v", err)
+	}
+}
+
+// stored sums topic's messages over its queues in the broker's store,
+// waiting up to 10 s for the dispatcher to reach want (consume queues are
+// written after the ack).
+func stored(s *server.Server, topic string, queues int, want int64) int64 {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		for q := range int32(queues) {
+			n += s.Broker().Store().MaxOffset(topic, q)
+		}
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestW7SendsW1AndW2pOverBothTransportsInterleaved(t *testing.T) {
+	s := startServerProxy(t, "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	o := WorkloadOptions{Namesrv: s.NamesrvAddr(), Proxy: s.ProxyAddr(), Count: 300, Duration: 10 * time.Second, Reps: 2}
+	rs, err := Workload(ctx, "W7", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"W7:W1:remoting", "W7:W1:grpc", "W7:W2p:remoting", "W7:W2p:grpc"}
+	if len(rs) != 2*len(want)+1 {
+		t.Fatalf("W7: %d results, want %d", len(rs), 2*len(want)+1)
+	}
+	topics := map[string]bool{}
+	for i, r := range rs[:len(rs)-1] {
+		if r.Workload != want[i%len(want)] {
+			t.Fatalf("result %d is %s, want %s (interleaved)", i, r.Workload, want[i%len(want)])
+		}
+		tr := strings.Split(r.Workload, ":")[2]
+		if r.Transport != tr || r.Msgs != 300 || r.Errors != 0 || r.P50Us <= 0 {
+			t.Fatalf("%s: %s", r.Workload, r.Summary())
+		}
+		if topics[r.Topic] {
+			t.Fatalf("%s reused topic %s", r.Workload, r.Topic)
+		}
+		topics[r.Topic] = true
+		// Acked means stored: the broker's queues hold every message.
+		if n := stored(s, r.Topic, 8, 300); n != 300 {
+			t.Fatalf("%s: topic %s holds %d messages, want 300", r.Workload, r.Topic, n)
+		}
+		if strings.HasPrefix(r.Workload, "W7:W2p") && r.Window != 256 {
+			t.Fatalf("%s: window %d, want 256", r.Workload, r.Window)
+		}
+	}
+	head := rs[len(rs)-1]
+	if head.Workload != "W7" || head.Of != "W7:W2p:grpc" || head.Transport != TransportGRPC || head.Msgs != 300 || head.GRPC == nil {
+		t.Fatalf("W7 headline: %+v", head)
+	}
+	g := head.GRPC
+	if g.Reps != 2 || g.W1MsgsPerSec <= 0 || g.W2pMsgsPerSec <= 0 || g.W1P50 <= 0 || g.W2pP99 <= 0 {
+		t.Fatalf("W7 ratios: %+v", *g)
+	}
+
+	// A proxy that is not there is a clear error, not a run of failures.
+	o.Proxy, o.Reps = "127.0.0.1:1", 1
+	rs, err = Workload(ctx, "W7", o)
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "W7:W1:grpc") {
+		t.Fatalf("W7 with no proxy at 127.0.0.1:1: %v", err)
+	}
+	if len(rs) != 1 || rs[0].Workload != "W7:W1:remoting" {
+		t.Fatalf("W7 with no proxy: results %+v", rs)
+	}
+	for _, bad := range []string{"", "localhost", "127.0.0.1:x"} {
+		o.Proxy = bad
+		if _, err := Workload(ctx, "W7", o); err == nil || !strings.Contains(err.Error(), "proxy") {
+			t.Fatalf("W7 with proxy %q: %v", bad, err)
+		}
+	}
+}
+
+func TestProduceGRPCCountsRefusedSendsAsErrors(t *testing.T) {
+	s := startServerProxy(t, "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := DefaultConfig()
+	c.Namesrv, c.Topic, c.Name, c.Count, c.Producers, c.Window = s.NamesrvAddr(), FreshTopic("g"), "produce", 200, 2, 8
+	tgt, err := Prepare(ctx, c.Namesrv, c.Topic, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bodies over the proxy's limit are refused with MESSAGE_BODY_TOO_LARGE:
+	// every send fails, none counts as acked.
+	big := c
+	big.Size, big.Count = 5<<20, 20
+	r, err := ProduceGRPC(ctx, big, s.ProxyAddr(), tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Msgs != 0 || r.Errors != 20 || !strings.Contains(r.FirstError, "MESSAGE_BODY_TOO_LARGE") {
+		t.Fatalf("oversized sends: %s", r.Summary())
+	}
+	r, err = ProduceGRPC(ctx, c, s.ProxyAddr(), tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(s, tgt.Topic, 8, 200); r.Msgs != 200 || r.Errors != 0 || r.Transport != TransportGRPC || n != 200 {
+		t.Fatalf("gRPC produce: %s; stored %d", r.Summary(), n)
 	}
 }
 

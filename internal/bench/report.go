@@ -43,7 +43,9 @@ type Row struct {
 }
 
 // Rows is the comparison of WORKLOADS.md: throughput first, then latency
-// and memory. Labels are those jetstream-baseline.sh prints.
+// and memory. Labels are those jetstream-baseline.sh prints. W7 and W8 are
+// Quiver's alone; W7's ratio rows are the ratios of the medians its
+// headline carries (one per W7 run).
 func Rows() []Row {
 	return []Row{
 		{"W1", "msg/s", "msgs_per_sec", "W1:publish-sync:1pub:", "rate", false, 2.5},
@@ -70,6 +72,18 @@ func Rows() []Row {
 		{"W6b", "msg/s", "msgs_per_sec", "W6b:", "rate", false, 0},
 		{"W6b", "anon RSS MiB", "rss_anon_mib", "W6b:server-rss:", "anon_mib", true, 0},
 		{"W6b", "file RSS MiB", "rss_file_mib", "W6b:server-rss:", "file_mib", true, 0},
+		{"W7:W1:remoting", "msg/s", "msgs_per_sec", "", "", false, 0},
+		{"W7:W1:grpc", "msg/s", "msgs_per_sec", "", "", false, 0},
+		{"W7:W1:remoting", "ack p99 µs", "p99_us", "", "", true, 0},
+		{"W7:W1:grpc", "ack p99 µs", "p99_us", "", "", true, 0},
+		{"W7:W2p:remoting", "msg/s", "msgs_per_sec", "", "", false, 0},
+		{"W7:W2p:grpc", "msg/s", "msgs_per_sec", "", "", false, 0},
+		{"W7:W2p:remoting", "ack p99 µs", "p99_us", "", "", true, 0},
+		{"W7:W2p:grpc", "ack p99 µs", "p99_us", "", "", true, 0},
+		{"W7", "gRPC/Remoting W1 msg/s", "ratio_w1_msgs_per_sec", "", "", false, 0},
+		{"W7", "gRPC/Remoting W1 ack p50", "ratio_w1_p50_us", "", "", true, 0},
+		{"W7", "gRPC/Remoting W2p msg/s", "ratio_w2p_msgs_per_sec", "", "", false, 0},
+		{"W7", "gRPC/Remoting W2p ack p99", "ratio_w2p_p99_us", "", "", true, 0},
 		{"W8:enqueue", "msg/s", "msgs_per_sec", "", "", false, 0},
 		{"W8", "lateness p50 µs", "p50_us", "", "", true, 0},
 		{"W8", "lateness p99 µs", "p99_us", "", "", true, 0},

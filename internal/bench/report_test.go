@@ -121,3 +121,43 @@ func TestParseQuiverRunsRejectsABrokenLine(t *testing.T) {
 		t.Fatal("a truncated JSON line was accepted")
 	}
 }
+
+func TestReportShowsW7VariantsAndRatios(t *testing.T) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for _, r := range []Result{
+		{Workload: "W7:W1:remoting", Msgs: 30000, MsgsPerSec: 10000, P99Us: 200, Transport: TransportRemoting},
+		{Workload: "W7:W1:grpc", Msgs: 30000, MsgsPerSec: 5000, P99Us: 400, Transport: TransportGRPC},
+		{Workload: "W7", Msgs: 400000, MsgsPerSec: 40000, Transport: TransportGRPC, Of: "W7:W2p:grpc",
+			GRPC: &GRPCRatios{Reps: 1, W1MsgsPerSec: 0.5, W1P50: 2, W2pMsgsPerSec: 0.4, W2pP99: 3}},
+	} {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := ParseQuiverRuns(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := Compare(Rows(), runs)
+	for _, want := range []struct {
+		workload, metric string
+		median           float64
+	}{
+		{"W7:W1:remoting", "msg/s", 10000}, {"W7:W1:grpc", "msg/s", 5000}, {"W7:W1:grpc", "ack p99 µs", 400},
+		{"W7", "gRPC/Remoting W1 msg/s", 0.5}, {"W7", "gRPC/Remoting W1 ack p50", 2},
+		{"W7", "gRPC/Remoting W2p msg/s", 0.4}, {"W7", "gRPC/Remoting W2p ack p99", 3},
+	} {
+		c := find(cs, want.workload, want.metric)
+		if c == nil || c.Quiver.Median != want.median || c.JetStream != nil {
+			t.Fatalf("%s %s: %+v, want Quiver median %v alone", want.workload, want.metric, c, want.median)
+		}
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, cs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| W7 | gRPC/Remoting W2p msg/s | 0.40 | — |") {
+		t.Fatalf("markdown lacks the W7 ratio row:\n%s", md.String())
+	}
+}

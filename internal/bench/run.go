@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,6 +115,34 @@ type Result struct {
 	Early      *int64 `json:"early,omitempty"`
 	Missing    *int64 `json:"missing,omitempty"`
 	Duplicates *int64 `json:"duplicates,omitempty"`
+	// Transport is TransportRemoting or TransportGRPC; "" is Remoting.
+	Transport string `json:"transport,omitempty"`
+	// FirstError is the first failed send's error, when any failed.
+	FirstError string `json:"first_error,omitempty"`
+	// Of names the result whose figures a headline repeats (W7: the gRPC
+	// W2p variant).
+	Of string `json:"of,omitempty"`
+	// GRPC holds W7's ratios gRPC / Remoting of the medians.
+	GRPC *GRPCRatios `json:"grpc_over_remoting,omitempty"`
+}
+
+// The transports a run speaks.
+const (
+	TransportRemoting = "remoting"
+	TransportGRPC     = "grpc"
+)
+
+// GRPCRatios are W7's ratios gRPC / Remoting of the medians over Reps
+// repetitions of each variant; their JSON names are also the fields the
+// report reads.
+type GRPCRatios struct {
+	Reps          int     `json:"w7_reps"`
+	W1MsgsPerSec  float64 `json:"ratio_w1_msgs_per_sec"`
+	W1P50         float64 `json:"ratio_w1_p50_us"`
+	W1P99         float64 `json:"ratio_w1_p99_us"`
+	W2pMsgsPerSec float64 `json:"ratio_w2p_msgs_per_sec"`
+	W2pP50        float64 `json:"ratio_w2p_p50_us"`
+	W2pP99        float64 `json:"ratio_w2p_p99_us"`
 }
 
 func us(ns int64) float64 { return float64(ns) / 1e3 }
@@ -134,12 +163,26 @@ func (r *Result) setRate(msgs int64, el time.Duration, size int) {
 
 // Summary is a one-line human summary.
 func (r *Result) Summary() string {
-	s := fmt.Sprintf("%s: %d msgs in %.2fs = %.0f msg/s, %.1f MiB/s", r.Workload, r.Msgs, r.Seconds, r.MsgsPerSec, r.MiBPerSec)
+	name := r.Workload
+	if r.Transport == TransportGRPC && !strings.Contains(name, TransportGRPC) {
+		name += " (gRPC)"
+	}
+	if r.Of != "" {
+		name += " (figures of " + r.Of + ")"
+	}
+	s := fmt.Sprintf("%s: %d msgs in %.2fs = %.0f msg/s, %.1f MiB/s", name, r.Msgs, r.Seconds, r.MsgsPerSec, r.MiBPerSec)
 	if r.MaxUs > 0 {
 		s += fmt.Sprintf("; latency avg %.0fµs p50 %.0fµs p99 %.0fµs p99.9 %.0fµs max %.0fµs", r.AvgUs, r.P50Us, r.P99Us, r.P999Us, r.MaxUs)
 	}
 	if r.Errors > 0 {
 		s += fmt.Sprintf("; %d errors", r.Errors)
+		if r.FirstError != "" {
+			s += " (first: " + r.FirstError + ")"
+		}
+	}
+	if g := r.GRPC; g != nil {
+		s += fmt.Sprintf("; gRPC / Remoting (medians of %d): W1 msg/s %.2f, p50 %.2f, p99 %.2f; W2p msg/s %.2f, p50 %.2f, p99 %.2f",
+			g.Reps, g.W1MsgsPerSec, g.W1P50, g.W1P99, g.W2pMsgsPerSec, g.W2pP50, g.W2pP99)
 	}
 	if r.LateSends != nil {
 		s += fmt.Sprintf("; %d late sends", *r.LateSends)

@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +17,6 @@ import (
 var (
 	// ErrUnknownWorkload: the name is not one of WORKLOADS.md (Workload).
 	ErrUnknownWorkload = errors.New("bench: unknown workload")
-	// ErrNotImplemented: the workload needs a feature Quiver lacks (Workload).
-	ErrNotImplemented = errors.New("bench: workload not implemented")
 )
 
 // RSS is a process's memory from /proc/PID/status, MiB.
@@ -62,6 +62,10 @@ func FreshTopic(prefix string) string {
 // WorkloadOptions configure Workload.
 type WorkloadOptions struct {
 	Namesrv string
+	// Proxy is the gRPC proxy's HOST:PORT (W7).
+	Proxy string
+	// Reps repeats W7's four variants, interleaved (default 1).
+	Reps int
 	// Count and Duration, when set, replace the workload's own bounds
 	// (tests run tiny versions); Count scales the backlog of W3 and W6a.
 	Count    int
@@ -181,7 +185,7 @@ func Workload(ctx context.Context, name string, o WorkloadOptions) ([]Result, er
 	case "W6b":
 		return manyTopics(ctx, o)
 	case "W7":
-		return nil, fmt.Errorf("%w: W7 sends W1 and W2p through the gRPC proxy (MessagingService.SendMessage), which Quiver does not have yet (issue 6)", ErrNotImplemented)
+		return grpcOverhead(ctx, o, w1, w2p)
 	case "W8":
 		return timers(ctx, o)
 	}
@@ -292,4 +296,82 @@ func deref(p *int64) int64 {
 		return 0
 	}
 	return *p
+}
+
+// grpcOverhead runs W7: W1 and W2p over Remoting and through the gRPC proxy
+// (one SendMessage per message), interleaved as W1 Remoting, W1 gRPC, W2p
+// Remoting, W2p gRPC, o.Reps times, each on a fresh topic. Results: every
+// variant's run ("W7:W1:remoting", "W7:W1:grpc", "W7:W2p:remoting",
+// "W7:W2p:grpc"), then the headline "W7": the figures of the gRPC W2p run
+// with the median msg/s (Of says so) and the ratios gRPC / Remoting of the
+// medians of msg/s, p50 and p99 for W1 and W2p.
+func grpcOverhead(ctx context.Context, o WorkloadOptions, w1, w2p func(string) Config) ([]Result, error) {
+	if err := CheckProxyAddr(o.Proxy); err != nil {
+		return nil, fmt.Errorf("W7: %w", err)
+	}
+	reps := max(o.Reps, 1)
+	var out []Result
+	byName := map[string][]Result{}
+	for range reps {
+		for _, part := range []string{"W1", "W2p"} {
+			for _, tr := range []string{TransportRemoting, TransportGRPC} {
+				name := "W7:" + part + ":" + tr
+				c := w1(name)
+				if part == "W2p" {
+					c = w2p(name)
+				}
+				tgt, err := fresh(ctx, &c)
+				if err != nil {
+					return out, err
+				}
+				var r Result
+				if tr == TransportGRPC {
+					r, err = ProduceGRPC(ctx, c, o.Proxy, tgt)
+				} else {
+					r, err = Produce(ctx, c, tgt)
+				}
+				if err != nil {
+					if r.Workload == "" {
+						return out, fmt.Errorf("%s: %w", name, err)
+					}
+					return append(out, r), fmt.Errorf("%s: %w", name, err)
+				}
+				r.Transport = tr
+				out = append(out, r)
+				if r.Msgs == 0 {
+					return out, fmt.Errorf("bench: %s stored no message (%d errors, first: %s)", name, r.Errors, r.FirstError)
+				}
+				byName[name] = append(byName[name], r)
+			}
+		}
+	}
+	med := func(name string, f func(Result) float64) float64 {
+		v := make([]float64, 0, reps)
+		for _, r := range byName[name] {
+			v = append(v, f(r))
+		}
+		return spreadOf(v).Median
+	}
+	ratio := func(part string, f func(Result) float64) float64 {
+		rem := med("W7:"+part+":"+TransportRemoting, f)
+		if rem == 0 {
+			return 0
+		}
+		return med("W7:"+part+":"+TransportGRPC, f) / rem
+	}
+	rate := func(r Result) float64 { return r.MsgsPerSec }
+	p50 := func(r Result) float64 { return r.P50Us }
+	p99 := func(r Result) float64 { return r.P99Us }
+	// The headline repeats the gRPC W2p run of median msg/s (the lower
+	// middle one for an even count).
+	g := slices.Clone(byName["W7:W2p:"+TransportGRPC])
+	slices.SortFunc(g, func(a, b Result) int { return cmp.Compare(a.MsgsPerSec, b.MsgsPerSec) })
+	head := g[(len(g)-1)/2]
+	head.Workload, head.Of, head.Topic = "W7", "W7:W2p:"+TransportGRPC, ""
+	head.GRPC = &GRPCRatios{
+		Reps:         reps,
+		W1MsgsPerSec: ratio("W1", rate), W1P50: ratio("W1", p50), W1P99: ratio("W1", p99),
+		W2pMsgsPerSec: ratio("W2p", rate), W2pP50: ratio("W2p", p50), W2pP99: ratio("W2p", p99),
+	}
+	return append(out, head), nil
 }
