@@ -5,10 +5,10 @@
 # Then print, per workload and metric, each system's median (min–max) and
 # the ratio Quiver / JetStream, and write the results: every run and row as
 # JSON lines (results.jsonl), the table with the environment (summary.md),
-# and the raw outputs. Not run by CI; about 12 minutes with the defaults.
+# and the raw outputs. Not run by CI; about 13 minutes with the defaults.
 #
 # Servers (all on 127.0.0.1, random ports, fresh temp stores):
-#   quiver serve (ASYNC_FLUSH)   and nats-server (default sync_interval 2 min)
+#   quiver serve (ASYNC_FLUSH, gRPC proxy for W7) and nats-server (default sync_interval 2 min)
 #   quiver serve --sync-flush    and nats-server (sync_interval: always)    for W5
 #   the backlog (W3, W3b, W6a), W6b and W8 phases each start fresh servers.
 #
@@ -24,6 +24,8 @@
 #   240 GB), so the full W6b needs e.g. W6_CONF="mappedFileSizeConsumeQueue=60000";
 #   W6b is skipped when the store would count the disk over 74 % full (see disk_ratio)
 #   SKIP_W8=1 (W8, Quiver only: needs timer messages in the broker); W8_MSGS [1000000]
+#   SKIP_W7=1 (W7, Quiver only: W1 and W2p over Remoting and through the gRPC proxy,
+#   interleaved, REPS times each, after the repeated workloads, on the same async server)
 #   SKIP_JS=1 (Quiver only)   NATS_SERVER (a nats-server binary; else installed
 #   with `go install` at NATS_SERVER_VERSION [v2.15.2])   PERF [../shared/perf]
 #   KEEP=1 (keep the temp dir with stores and logs)  COMMIT (what to record as
@@ -84,8 +86,9 @@ if [ "$JS_ON" = 1 ]; then
 fi
 
 # ---------- servers ----------
-# start_quiver NAME [serve flags] -> QPID, QNS (name server address). No gRPC proxy: the
-# workloads speak Remoting, and the broker's RSS is compared without it.
+# start_quiver NAME [serve flags] -> QPID, QNS (name server address), QPX (gRPC proxy
+# address, "" for none). No gRPC proxy unless the flags ask for one (--proxy-addr, W7):
+# the workloads speak Remoting, and the broker's RSS is compared without it.
 SERVE_EXTRA=()
 if "$Q" serve --help 2>/dev/null | grep -q -- '--proxy-addr'; then SERVE_EXTRA=(--proxy-addr ""); fi
 start_quiver() {
@@ -99,7 +102,8 @@ start_quiver() {
     [ -n "$QNS" ] && break; sleep 0.1
   done
   [ -n "$QNS" ] || { echo "quiver serve ($name) did not start"; cat "$T/q-$name.out" "$T/q-$name.err"; exit 1; }
-  echo "quiver serve ($name $*) pid $QPID, name server $QNS" | tee -a "$LOG"
+  QPX="$(grep -o 'proxy on [0-9.]*:[0-9]*' "$T/q-$name.out" 2>/dev/null | awk '{print $3}' || true)"
+  echo "quiver serve ($name $*) pid $QPID, name server $QNS${QPX:+, gRPC proxy $QPX}" | tee -a "$LOG"
 }
 # start_quiver_split NAME BROKER-CONF-LINES -> QPID (the broker), QNS: `quiver namesrv` and
 # `quiver broker -c` as two processes, for settings `quiver serve` has no flag for.
@@ -206,8 +210,13 @@ if [ "$(disk_ratio 4096)" -ge 74 ]; then
     "at 75 % it refuses appends and deletes its oldest segment, which fails the backlog runs" | tee -a "$LOG"
 fi
 
-# ---------- phase 1: repeated workloads ----------
-start_quiver async; QA_NS=$QNS
+# ---------- phase 1: repeated workloads, then W7 ----------
+if [ "${SKIP_W7:-0}" != "1" ] && [ "${#SERVE_EXTRA[@]}" -gt 0 ]; then
+  start_quiver async --proxy-addr 127.0.0.1:0  # a free port, read back from serve's output
+else
+  start_quiver async
+fi
+QA_NS=$QNS; QA_PX=$QPX
 start_quiver sync --sync-flush; QS_NS=$QNS
 JA=""; JB_URL=""
 if [ "$JS_ON" = 1 ]; then
@@ -221,6 +230,17 @@ for r in $(seq 1 "$REPS"); do
     case "$w" in W5*) q "$QS_NS" "$w" ;; *) q "$QA_NS" "$w" ;; esac
   done
 done
+# W7 (Quiver only): W1 and W2p over Remoting and through the gRPC proxy of the async
+# server, interleaved (Remoting, gRPC, Remoting, gRPC) REPS times in one invocation, so
+# that its headline carries the ratios gRPC / Remoting of the medians.
+if [ "${SKIP_W7:-0}" != "1" ]; then
+  if [ -n "$QA_PX" ]; then
+    say "W7: W1 and W2p over Remoting and gRPC ($QA_PX), interleaved, $REPS repetitions (Quiver only)"
+    q "$QA_NS" W7 --proxy "$QA_PX" --reps "$REPS"
+  else
+    echo "  quiver    W7 skipped: this quiver serve has no gRPC proxy (--proxy-addr)" | tee -a "$LOG"
+  fi
+fi
 stop_all
 
 # ---------- phase 2: backlog (W3 fill, W6a, W3, W3b), fresh servers ----------
@@ -279,7 +299,6 @@ if [ "${SKIP_W8:-0}" != "1" ]; then
   q "$QNS" W8 --count "$W8_MSGS" --broker-pid "$QPID"
   stop_all
 fi
-echo "  W7 (gRPC proxy): not run, Quiver has no gRPC proxy yet (issue 6)" | tee -a "$LOG"
 
 # ---------- report ----------
 say "done"

@@ -10,6 +10,20 @@
 // internal/protocol, internal/message and internal/namesrv/routes, and
 // nothing imports it but cmd/quiver.
 //
+// # gRPC
+//
+// ProduceGRPC (`quiver bench produce --grpc`, W7) speaks the RocketMQ 5
+// gRPC API to a proxy with the stubs of rocketmq-clients/golang/v5 and
+// google.golang.org/grpc, not the SDK: each producer has its own
+// connection (plaintext), asks QueryRoute once, then sends one message per
+// SendMessage call, round-robin over the route's writable queues (in local
+// mode the proxy picks the queue itself), as the SDK does. Unary calls
+// block, so a window of W is W goroutines, each with one call in flight.
+// A call that fails or answers a status other than OK is a failed send
+// (Result.Errors, Result.FirstError), never an ack; nothing is retried.
+// W7 interleaves W1 and W2p over Remoting and gRPC and reports the ratios
+// gRPC / Remoting of the medians (Result.GRPC).
+//
 // # Producers
 //
 // Every producer and consumer has its own remoting.Client, hence its own TCP

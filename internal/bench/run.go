@@ -164,11 +164,11 @@ func (r *Result) setRate(msgs int64, el time.Duration, size int) {
 // Summary is a one-line human summary.
 func (r *Result) Summary() string {
 	name := r.Workload
-	if r.Transport == TransportGRPC && !strings.Contains(name, TransportGRPC) {
-		name += " (gRPC)"
-	}
-	if r.Of != "" {
+	switch {
+	case r.Of != "":
 		name += " (figures of " + r.Of + ")"
+	case r.Transport == TransportGRPC && !strings.Contains(name, TransportGRPC):
+		name += " (gRPC)"
 	}
 	s := fmt.Sprintf("%s: %d msgs in %.2fs = %.0f msg/s, %.1f MiB/s", name, r.Msgs, r.Seconds, r.MsgsPerSec, r.MiBPerSec)
 	if r.MaxUs > 0 {
