@@ -18,7 +18,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Drive a broker over Remoting (or gRPC): produce, consume, e2e latency, standard workloads",
 		Long: "bench is a load generator speaking RocketMQ Remoting with its own lean client, or\n" +
-			"with --grpc (produce) the RocketMQ 5 gRPC API through a proxy (--proxy HOST:PORT).\n" +
+			"with --grpc the RocketMQ 5 gRPC API through a proxy (--proxy HOST:PORT).\n" +
 			"Progress goes to stderr once a second; the summary to stdout, or with --json one\n" +
 			"JSON object per workload on stdout (the workload's headline result last).",
 	}
@@ -59,8 +59,8 @@ func newBenchRunCmd(kind string) *cobra.Command {
 	)
 	short := map[string]string{
 		"produce": "Send messages (closed loop, windowed or paced; Remoting or --grpc) and report acked msg/s and send→ack latency",
-		"consume": "Drain a topic from its first message with PULL and report msg/s",
-		"e2e":     "Consume with long polling while producing; report publish→consume latency",
+		"consume": "Drain a topic from its first message with PULL (--grpc: ReceiveMessage + AckMessage) and report msg/s",
+		"e2e":     "Consume with long polling while producing (Remoting or --grpc); report publish→consume latency",
 	}[kind]
 	cmd := &cobra.Command{
 		Use:   kind,
@@ -77,9 +77,6 @@ func newBenchRunCmd(kind string) *cobra.Command {
 				return err
 			}
 			if useGRPC {
-				if kind != "produce" {
-					return fmt.Errorf("bench %s: --grpc is not supported (gRPC covers produce and workload W7); %s speaks Remoting only", kind, kind)
-				}
 				if err := bench.CheckProxyAddr(proxy); err != nil {
 					return err
 				}
@@ -106,9 +103,17 @@ func newBenchRunCmd(kind string) *cobra.Command {
 					r, err = bench.Produce(ctx, c, tgt)
 				}
 			case "consume":
-				r, err = bench.Consume(ctx, c, tgt)
+				if useGRPC {
+					r, err = bench.ConsumeGRPC(ctx, c, proxy, tgt)
+				} else {
+					r, err = bench.Consume(ctx, c, tgt)
+				}
 			default:
-				r, err = bench.E2E(ctx, c, tgt)
+				if useGRPC {
+					r, err = bench.E2EGRPC(ctx, c, proxy, tgt)
+				} else {
+					r, err = bench.E2E(ctx, c, tgt)
+				}
 			}
 			if perr := printResults(cmd, []bench.Result{r}, asJSON); err == nil {
 				err = perr
@@ -118,7 +123,7 @@ func newBenchRunCmd(kind string) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&c.Namesrv, "namesrv", "127.0.0.1:9876", "name server address (topics are created over Remoting, also with --grpc)")
-	f.BoolVar(&useGRPC, "grpc", false, "produce: send through the gRPC proxy (MessagingService.SendMessage, one message per call, plaintext)")
+	f.BoolVar(&useGRPC, "grpc", false, "speak gRPC to the proxy (plaintext): SendMessage per message; ReceiveMessage + AckMessage (per message with --commit-every 1, else per batch)")
 	f.StringVar(&proxy, "proxy", "127.0.0.1:8081", "gRPC proxy address, with --grpc")
 	f.StringVar(&c.Topic, "topic", "", "topic (default: a fresh one, created with --queues queues; consume needs an existing one)")
 	f.StringVar(&c.Group, "group", "", "consumer group (default: derived from the topic)")

@@ -105,10 +105,24 @@ func TestBenchGRPCProduceAndW7(t *testing.T) {
 	if _, _, err := run("bench", "produce", "--grpc", "--proxy", "nohost", "--count", "50"); err == nil || !strings.Contains(err.Error(), "nohost") {
 		t.Errorf("produce --proxy nohost: %v", err)
 	}
-	for _, kind := range []string{"consume", "e2e"} {
-		if _, _, err := run("bench", kind, "--grpc", "--topic", "T", "--count", "5"); err == nil || !strings.Contains(err.Error(), "--grpc") {
-			t.Errorf("%s --grpc: %v, want a clear refusal", kind, err)
-		}
+	// consume --grpc drains what produce --grpc stored; e2e --grpc.
+	topic := "BenchGRPC"
+	if out, errs, err = run("bench", "produce", "--grpc", "--proxy", s.ProxyAddr(), "--topic", topic, "--count", "200", "--window", "8", "--json"); err != nil {
+		t.Fatalf("produce: %v\n%s", err, errs)
+	}
+	out, errs, err = run("bench", "consume", "--grpc", "--proxy", s.ProxyAddr(), "--topic", topic, "--count", "200", "--commit-every", "1", "--json")
+	if err != nil {
+		t.Fatalf("consume --grpc: %v\n%s", err, errs)
+	}
+	if m := last(out); m["msgs"].(float64) != 200 || m["committed"].(float64) != 200 || m["transport"] != "grpc" {
+		t.Fatalf("consume --grpc: %s", out)
+	}
+	out, errs, err = run("bench", "e2e", "--grpc", "--proxy", s.ProxyAddr(), "--count", "200", "--rate", "2000", "--window", "8", "--json")
+	if err != nil {
+		t.Fatalf("e2e --grpc: %v\n%s", err, errs)
+	}
+	if m := last(out); m["msgs"].(float64) != 200 || m["transport"] != "grpc" || m["p50_us"].(float64) <= 0 {
+		t.Fatalf("e2e --grpc: %s", out)
 	}
 }
 

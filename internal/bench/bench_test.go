@@ -55,6 +55,12 @@ func TestProduceThenConsumeGetsEveryMessage(t *testing.T) {
 	if p.Msgs != 1000 || p.Errors != 0 || p.P50Us <= 0 || p.MaxUs < p.P99Us || p.MsgsPerSec <= 0 {
 		t.Fatalf("produce result %+v", p)
 	}
+	// A drain until empty stops at queues that look empty for 50 ms: wait
+	// for the dispatcher first (on a loaded machine it can lag the acks
+	// longer).
+	if n := stored(s, topic, 8, 1000); n != 1000 {
+		t.Fatalf("stored %d of 1000", n)
+	}
 	for _, every := range []int{0, 100} {
 		cc := c
 		cc.Name, cc.Group, cc.CommitEvery, cc.Count = "consume", FreshTopic("g"), every, 0 // drain until empty
@@ -234,6 +240,61 @@ func TestProduceGRPCCountsRefusedSendsAsErrors(t *testing.T) {
 	}
 	if n := stored(s, tgt.Topic, 8, 200); r.Msgs != 200 || r.Errors != 0 || r.Transport != TransportGRPC || n != 200 {
 		t.Fatalf("gRPC produce: %s; stored %d", r.Summary(), n)
+	}
+}
+
+func TestGRPCProduceThenConsumeGetsEveryMessage(t *testing.T) {
+	s := startServerProxy(t, "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := DefaultConfig()
+	c.Namesrv, c.Topic, c.Name, c.Count, c.Window = s.NamesrvAddr(), FreshTopic("gc"), "produce", 500, 16
+	tgt, err := Prepare(ctx, c.Namesrv, c.Topic, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ProduceGRPC(ctx, c, s.ProxyAddr(), tgt); err != nil || p.Msgs != 500 || p.Errors != 0 {
+		t.Fatalf("produce: %v %s", err, p.Summary())
+	}
+	if n := stored(s, tgt.Topic, 8, 500); n != 500 {
+		t.Fatalf("stored %d of 500", n)
+	}
+	// Every message acked on its own, then a second group acking per batch
+	// and draining until nothing more is found.
+	for _, cc := range []struct {
+		every, count int
+	}{{1, 500}, {0, 0}} {
+		cfg := c
+		cfg.Name, cfg.Group, cfg.CommitEvery, cfg.Count, cfg.Duration = "consume", FreshTopic("g"), cc.every, cc.count, 20*time.Second
+		r, err := ConsumeGRPC(ctx, cfg, s.ProxyAddr(), tgt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Msgs != 500 || r.Errors != 0 || r.Committed == nil || *r.Committed != 500 || r.Transport != TransportGRPC {
+			t.Fatalf("ack every %d: %s", cc.every, r.Summary())
+		}
+	}
+}
+
+func TestGRPCE2EReceivesEverythingProduced(t *testing.T) {
+	s := startServerProxy(t, "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := DefaultConfig()
+	c.Namesrv, c.Topic, c.Name, c.Rate, c.Duration, c.Window, c.Warmup = s.NamesrvAddr(), FreshTopic("ge"), "e2e", 1000, 500*time.Millisecond, 16, 100*time.Millisecond
+	tgt, err := Prepare(ctx, c.Namesrv, c.Topic, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := E2EGRPC(ctx, c, s.ProxyAddr(), tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Produced == nil || *r.Produced < 500 || r.Msgs != *r.Produced || *r.Committed != r.Msgs || r.Errors != 0 {
+		t.Fatalf("e2e: %s", r.Summary())
+	}
+	if r.P50Us <= 0 || r.SentP50Us == nil || r.LateSends == nil {
+		t.Fatalf("e2e latency missing: %+v", r)
 	}
 }
 

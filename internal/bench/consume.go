@@ -213,6 +213,53 @@ func Consume(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 	return r, err
 }
 
+// e2eClock turns the stamps in a received body into publish-to-consume
+// latency: from the due send time (first 8 bytes) into the recorder, from
+// the actual send time (next 8) into actual. Messages due before warmEnd
+// are counted only.
+type e2eClock struct {
+	warmEnd atomic.Int64
+	mu      sync.Mutex
+	actual  Histogram
+}
+
+func (e *e2eClock) onBody(rec *recorder, b []byte, now time.Time) {
+	if len(b) < 16 {
+		rec.count(1)
+		return
+	}
+	due := int64(binary.LittleEndian.Uint64(b))
+	sent := int64(binary.LittleEndian.Uint64(b[8:]))
+	if due < e.warmEnd.Load() {
+		rec.count(1)
+		return
+	}
+	rec.record(time.Duration(now.UnixNano() - due))
+	e.mu.Lock()
+	e.actual.Record(now.UnixNano() - sent)
+	e.mu.Unlock()
+}
+
+// finish sets r's latency from the due and the actual send times.
+func (e *e2eClock) finish(r *Result, h *Histogram) {
+	r.setLatency(h)
+	a50, a99 := us(e.actual.Quantile(0.5)), us(e.actual.Quantile(0.99))
+	r.SentP50Us, r.SentP99Us = &a50, &a99
+}
+
+// awaitConsumed waits up to 30 s for the consumer to have taken produced
+// messages.
+func awaitConsumed(consumed *atomic.Int64, produced int64) {
+	wait := time.After(30 * time.Second)
+	for consumed.Load() < produced {
+		select {
+		case <-wait:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // E2E starts a long-polling consumer, then producers (paced when cfg.Rate
 // is set), and measures publish-to-consume latency from the due send time
 // stamped in the first 8 body bytes (the actual send time is in the next 8).
@@ -226,26 +273,8 @@ func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 	m := newMeter(cfg.Name, cfg.Size, cfg.Progress)
 	var (
 		consumed atomic.Int64
-		warmEnd  atomic.Int64
-		amu      sync.Mutex
-		actual   Histogram
+		clock    e2eClock
 	)
-	onBody := func(rec *recorder, b []byte, now time.Time) {
-		if len(b) < 16 {
-			rec.count(1)
-			return
-		}
-		due := int64(binary.LittleEndian.Uint64(b))
-		sent := int64(binary.LittleEndian.Uint64(b[8:]))
-		if due < warmEnd.Load() {
-			rec.count(1)
-			return
-		}
-		rec.record(time.Duration(now.UnixNano() - due))
-		amu.Lock()
-		actual.Record(now.UnixNano() - sent)
-		amu.Unlock()
-	}
 	cctx, stopConsumer := context.WithCancel(ctx)
 	defer stopConsumer()
 	started := make(chan struct{})
@@ -257,7 +286,7 @@ func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 	m.begin()
 	go func() {
 		sum, err := consumeRun(cctx, cfg, tgt, m, consumeOpts{
-			hold: time.Second, onBody: onBody, started: started, consumed: &consumed,
+			hold: time.Second, onBody: clock.onBody, started: started, consumed: &consumed,
 			deadline: time.Now().Add(cfg.Duration + cfg.Warmup + 60*time.Second),
 		})
 		done <- out{sum, err}
@@ -274,19 +303,10 @@ func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 	pm.begin()
 	sch := newSchedule(pcfg, pm.start)
 	sch.stamp = true
-	warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
+	clock.warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
 	errs, perr := produceRun(ctx, pcfg, tgt, pm, sch, plan{})
 	_, produced, _ := pm.end()
-	wait := time.After(30 * time.Second)
-	for consumed.Load() < produced {
-		select {
-		case <-wait:
-			stopConsumer()
-		case <-time.After(5 * time.Millisecond):
-			continue
-		}
-		break
-	}
+	awaitConsumed(&consumed, produced)
 	stopConsumer()
 	o := <-done
 	h, n, el := m.end()
@@ -296,8 +316,6 @@ func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 		Batch: cfg.Batch, RateTarget: cfg.Rate, LateSends: &late, Committed: &o.sum, Produced: &produced,
 	}
 	r.setRate(n, el, cfg.Size)
-	r.setLatency(h)
-	a50, a99 := us(actual.Quantile(0.5)), us(actual.Quantile(0.99))
-	r.SentP50Us, r.SentP99Us = &a50, &a99
+	clock.finish(&r, h)
 	return r, errors.Join(perr, o.err)
 }

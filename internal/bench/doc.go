@@ -12,15 +12,19 @@
 //
 // # gRPC
 //
-// ProduceGRPC (`quiver bench produce --grpc`, W7) speaks the RocketMQ 5
-// gRPC API to a proxy with the stubs of rocketmq-clients/golang/v5 and
-// google.golang.org/grpc, not the SDK: each producer has its own
-// connection (plaintext), asks QueryRoute once, then sends one message per
-// SendMessage call, round-robin over the route's writable queues (in local
-// mode the proxy picks the queue itself), as the SDK does. Unary calls
-// block, so a window of W is W goroutines, each with one call in flight.
-// A call that fails or answers a status other than OK is a failed send
-// (Result.Errors, Result.FirstError), never an ack; nothing is retried.
+// ProduceGRPC, ConsumeGRPC and E2EGRPC (`quiver bench produce|consume|e2e
+// --grpc`, W7) speak the RocketMQ 5 gRPC API to a proxy with the stubs of
+// rocketmq-clients/golang/v5 and google.golang.org/grpc, not the SDK: each
+// producer has its own connection (plaintext), asks QueryRoute once, then
+// sends one message per SendMessage call, round-robin over the route's
+// writable queues (in local mode the proxy picks the queue itself), as the
+// SDK does. Unary calls block, so a window of W is W goroutines, each with
+// one call in flight. A call that fails or answers a status other than OK
+// is a failed send (Result.Errors, Result.FirstError), never an ack;
+// nothing is retried.
+// The consumer is a SimpleConsumer's loop: one ReceiveMessage loop per
+// readable queue on one connection, batch 32, then AckMessage per message
+// (CommitEvery 1, all of a batch at once) or per batch.
 // W7 interleaves W1 and W2p over Remoting and gRPC and reports the ratios
 // gRPC / Remoting of the medians (Result.GRPC).
 //

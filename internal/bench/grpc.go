@@ -107,9 +107,9 @@ func (g *grpcConn) ctx(ctx context.Context) context.Context {
 // shows up.
 const routeTimeout = 10 * time.Second
 
-// writableQueues asks the proxy for topic's route and returns its writable
-// queues.
-func (g *grpcConn) writableQueues(ctx context.Context, topic string) ([]*pb.MessageQueue, error) {
+// queues asks the proxy for topic's route and returns its writable (or
+// readable) queues.
+func (g *grpcConn) queues(ctx context.Context, topic string, write bool) ([]*pb.MessageQueue, error) {
 	ctx, cancel := context.WithTimeout(ctx, routeTimeout)
 	defer cancel()
 	r, err := g.c.QueryRoute(g.ctx(ctx), &pb.QueryRouteRequest{Topic: &pb.Resource{Name: topic}, Endpoints: g.ep})
@@ -119,14 +119,18 @@ func (g *grpcConn) writableQueues(ctx context.Context, topic string) ([]*pb.Mess
 	if r.GetStatus().GetCode() != pb.Code_OK {
 		return nil, fmt.Errorf("bench: gRPC proxy %s: route of %s: %w", g.addr, topic, statusError("QueryRoute", r.GetStatus()))
 	}
+	want, kind := pb.Permission_READ, "readable"
+	if write {
+		want, kind = pb.Permission_WRITE, "writable"
+	}
 	var qs []*pb.MessageQueue
 	for _, q := range r.GetMessageQueues() {
-		if p := q.GetPermission(); p == pb.Permission_WRITE || p == pb.Permission_READ_WRITE {
+		if p := q.GetPermission(); p == want || p == pb.Permission_READ_WRITE {
 			qs = append(qs, q)
 		}
 	}
 	if len(qs) == 0 {
-		return nil, fmt.Errorf("%w: %s has no writable queue at the gRPC proxy %s", ErrNoRoute, topic, g.addr)
+		return nil, fmt.Errorf("%w: %s has no %s queue at the gRPC proxy %s", ErrNoRoute, topic, kind, g.addr)
 	}
 	return qs, nil
 }
@@ -171,49 +175,81 @@ type grpcProducer struct {
 // The topic must exist (Prepare creates it over Remoting).
 func ProduceGRPC(ctx context.Context, cfg Config, proxy string, tgt *Target) (Result, error) {
 	cfg.fill()
-	prods := make([]*grpcProducer, cfg.Producers)
-	defer func() {
-		for _, p := range prods {
-			if p != nil {
-				p.conn.close()
-			}
-		}
-	}()
 	m := newMeter(cfg.Name, cfg.Size, cfg.Progress)
-	for i := range prods {
-		c, err := dialProxy(proxy)
-		if err != nil {
-			return Result{}, err
-		}
-		prods[i] = &grpcProducer{conn: c, rec: m.recorder()}
-		// The route is asked on every connection, which also connects it
-		// before the clock starts.
-		if prods[i].queues, err = c.writableQueues(ctx, tgt.Topic); err != nil {
-			return Result{}, err
-		}
+	prods, err := dialProducers(ctx, cfg, proxy, tgt.Topic, m)
+	defer closeProducers(prods)
+	if err != nil {
+		return Result{}, err
 	}
 	m.begin()
 	sch := newSchedule(cfg, m.start)
+	st := runProducers(ctx, cfg, tgt.Topic, prods, sch)
+	h, n, el := m.end()
+	r := Result{Workload: cfg.Name, Topic: tgt.Topic, Errors: st.errs, Producers: cfg.Producers, Window: cfg.Window, Transport: TransportGRPC, FirstError: st.sample}
+	r.setRate(n, el, cfg.Size)
+	r.setLatency(h)
+	if cfg.Rate > 0 {
+		late := sch.late.Load()
+		r.RateTarget, r.LateSends = cfg.Rate, &late
+	}
+	if st.fatal == nil && ctx.Err() != nil {
+		st.fatal = ctx.Err()
+	}
+	return r, st.fatal
+}
+
+// dialProducers makes cfg.Producers producers, each with its own connection
+// and the route asked on it (which also connects it before a clock starts).
+func dialProducers(ctx context.Context, cfg Config, proxy, topic string, m *meter) ([]*grpcProducer, error) {
+	var prods []*grpcProducer
+	for range cfg.Producers {
+		c, err := dialProxy(proxy)
+		if err != nil {
+			return prods, err
+		}
+		p := &grpcProducer{conn: c, rec: m.recorder()}
+		prods = append(prods, p)
+		if p.queues, err = c.queues(ctx, topic, true); err != nil {
+			return prods, err
+		}
+	}
+	return prods, nil
+}
+
+func closeProducers(prods []*grpcProducer) {
+	for _, p := range prods {
+		p.conn.close()
+	}
+}
+
+// sendStats is how a gRPC run's sends went.
+type sendStats struct {
+	errs   int64  // failed sends
+	sample string // the first failure
+	fatal  error  // what ended the run early
+}
+
+// runProducers sends from Window goroutines per producer until sch ends.
+func runProducers(ctx context.Context, cfg Config, topic string, prods []*grpcProducer, sch *schedule) sendStats {
 	// Calls still unanswered drainTimeout after the schedule's end fail.
-	rctx, cancel := context.WithDeadline(ctx, m.start.Add(cfg.Duration+drainTimeout))
+	rctx, cancel := context.WithDeadline(ctx, sch.deadline.Add(drainTimeout))
 	defer cancel()
 	var (
-		errCount  atomic.Int64
-		errOnce   sync.Once
-		firstErr  error
-		fatal     atomic.Bool
-		lastErrMu sync.Mutex
-		sampleErr error
-		wg        sync.WaitGroup
+		errCount atomic.Int64
+		mu       sync.Mutex
+		st       sendStats
+		fatal    atomic.Bool
+		wg       sync.WaitGroup
 	)
 	failed := func(err error) {
-		lastErrMu.Lock()
-		if sampleErr == nil {
-			sampleErr = err
+		n := errCount.Add(1)
+		mu.Lock()
+		defer mu.Unlock()
+		if st.sample == "" {
+			st.sample = err.Error()
 		}
-		lastErrMu.Unlock()
-		if errCount.Add(1) > maxSendErrors {
-			errOnce.Do(func() { firstErr = fmt.Errorf("bench: too many send errors, last: %w", err) })
+		if n > maxSendErrors && st.fatal == nil {
+			st.fatal = fmt.Errorf("bench: too many send errors, last: %w", err)
 			fatal.Store(true)
 			cancel()
 		}
@@ -222,25 +258,12 @@ func ProduceGRPC(ctx context.Context, cfg Config, proxy string, tgt *Target) (Re
 	host, _ := os.Hostname()
 	for _, p := range prods {
 		for range cfg.Window {
-			wg.Go(func() { p.run(rctx, cfg, tgt.Topic, host, sch, ids, failed, &fatal) })
+			wg.Go(func() { p.run(rctx, cfg, topic, host, sch, ids, failed, &fatal) })
 		}
 	}
 	wg.Wait()
-	h, n, el := m.end()
-	r := Result{Workload: cfg.Name, Topic: tgt.Topic, Errors: errCount.Load(), Producers: cfg.Producers, Window: cfg.Window, Transport: TransportGRPC}
-	r.setRate(n, el, cfg.Size)
-	r.setLatency(h)
-	if sampleErr != nil {
-		r.FirstError = sampleErr.Error()
-	}
-	if cfg.Rate > 0 {
-		late := sch.late.Load()
-		r.RateTarget, r.LateSends = cfg.Rate, &late
-	}
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	return r, firstErr
+	st.errs = errCount.Load()
+	return st
 }
 
 // run is one slot of the window: take the next message, send it, wait for

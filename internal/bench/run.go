@@ -102,7 +102,8 @@ type Result struct {
 	LateSends  *int64   `json:"late_sends,omitempty"`
 	SentP50Us  *float64 `json:"sent_p50_us,omitempty"` // e2e latency from the actual send time
 	SentP99Us  *float64 `json:"sent_p99_us,omitempty"`
-	// Consume runs: sum over queues of the committed offsets after the run.
+	// Consume runs: sum over queues of the committed offsets after the run
+	// (gRPC: the messages acked).
 	Committed *int64 `json:"committed,omitempty"`
 	// Produced is how many messages the producer of an e2e run had acked.
 	Produced *int64 `json:"produced,omitempty"`
