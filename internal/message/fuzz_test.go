@@ -115,6 +115,9 @@ func FuzzProperties(f *testing.F) {
 		if v != mv || ok != mok {
 			t.Fatalf("Property(%q, %q) = %q, %v; DecodeProperties has %q, %v", data, name, v, ok, mv, mok)
 		}
+		if sv, sok := PropertyString(string(data), name); sv != v || sok != ok {
+			t.Fatalf("PropertyString(%q, %q) = %q, %v; Property has %q, %v", data, name, sv, sok, v, ok)
+		}
 		for k, want := range props {
 			if got, ok := Property(data, k); !ok || got != want {
 				t.Fatalf("Property(%q, %q) = %q, %v; want %q", data, k, got, ok, want)

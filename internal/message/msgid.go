@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"strings"
 )
 
 // OffsetMsgID returns the offset message id of a stored record: the store
@@ -16,7 +15,19 @@ func OffsetMsgID(storeHost netip.AddrPort, physOffset int64) string {
 	var b [28]byte
 	n := putHost(b[:], storeHost, hostV6(storeHost, false))
 	binary.BigEndian.PutUint64(b[n:], uint64(physOffset))
-	return strings.ToUpper(hex.EncodeToString(b[:n+8]))
+	var h [56]byte
+	return string(AppendHexUpper(h[:0], b[:n+8]))
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+// AppendHexUpper appends src as uppercase hex, as the message ids are
+// written.
+func AppendHexUpper(dst, src []byte) []byte {
+	for _, c := range src {
+		dst = append(dst, hexUpper[c>>4], hexUpper[c&0xF])
+	}
+	return dst
 }
 
 // ParseOffsetMsgID decodes an offset message id (either case of hex). A 56-

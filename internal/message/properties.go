@@ -102,6 +102,24 @@ func Property(b []byte, name string) (string, bool) {
 	return string(val), found
 }
 
+// PropertyString is Property on properties held in a string; the value is
+// a substring of props, not a copy.
+func PropertyString(props, name string) (string, bool) {
+	val, found := "", false
+	for len(props) > 0 {
+		piece := props
+		if i := strings.IndexByte(props, PropertySeparator); i >= 0 {
+			piece, props = props[:i], props[i+1:]
+		} else {
+			props = ""
+		}
+		if i := strings.IndexByte(piece, NameValueSeparator); i > 0 && i < len(piece)-1 && piece[:i] == name {
+			val, found = piece[i+1:], true
+		}
+	}
+	return val, found
+}
+
 // Keys splits a KEYS property into its space-separated tokens.
 func Keys(keys string) []string {
 	return strings.Fields(keys)
