@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -84,6 +85,49 @@ func NewResponse(req *Command, code int32, remark string) *Command {
 		Code: code, Language: LanguageGo, Version: Version, Opaque: req.Opaque,
 		Flag: FlagResponse, Remark: remark, SerializeType: req.SerializeType,
 	}
+}
+
+// pool holds released commands, each with its ext map, empty.
+var pool sync.Pool
+
+// maxPooledExt: a bigger ext map is not kept for reuse.
+const maxPooledExt = 32
+
+// Release gives c, with its ext map, for reuse by Decode and
+// AcquireResponse. The caller must hold the only reference to c and to
+// its ExtFields: nothing may use either afterwards. (Body and the strings
+// are not reused.)
+func Release(c *Command) {
+	m := c.ExtFields
+	if len(m) > maxPooledExt {
+		m = nil
+	}
+	clear(m)
+	*c = Command{ExtFields: m}
+	pool.Put(c)
+}
+
+// newDecoded returns a zero command and an empty map for its ext fields,
+// nil when there is none to reuse.
+func newDecoded() (*Command, map[string]string) {
+	c, _ := pool.Get().(*Command)
+	if c == nil {
+		return &Command{}, nil
+	}
+	m := c.ExtFields
+	c.ExtFields = nil
+	return c, m
+}
+
+// AcquireResponse is NewResponse with a released command, when there is
+// one; its ExtFields is an empty map or nil.
+func AcquireResponse(req *Command, code int32, remark string) *Command {
+	c, m := newDecoded()
+	*c = Command{
+		Code: code, Language: LanguageGo, Version: Version, Opaque: req.Opaque,
+		Flag: FlagResponse, Remark: remark, SerializeType: req.SerializeType, ExtFields: m,
+	}
+	return c
 }
 
 // Ext returns an ext field ("" when absent).
@@ -424,7 +468,7 @@ func decodeJSONLanguage(v json.RawMessage) string {
 
 func decodeBinaryHeader(b []byte) (*Command, error) {
 	r := reader{b: b}
-	c := &Command{}
+	c, spare := newDecoded()
 	c.Code = int32(int16(r.u16()))
 	lang := int(r.u8())
 	if lang < len(languages) {
@@ -458,7 +502,9 @@ func decodeBinaryHeader(b []byte) (*Command, error) {
 			return nil, fmt.Errorf("%w: binary ext fields overrun their %d bytes", ErrFrame, len(ext))
 		}
 		if len(k) > 0 && len(v) > 0 {
-			if c.ExtFields == nil {
+			if c.ExtFields == nil && spare != nil {
+				c.ExtFields = spare
+			} else if c.ExtFields == nil {
 				c.ExtFields = make(map[string]string, min(16, 1+len(ext)/16))
 			}
 			c.ExtFields[s[ko:ko+len(k)]] = s[vo : vo+len(v)]

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -489,6 +490,47 @@ func TestJSONFastPathTakesRealHeaders(t *testing.T) {
 		slow, err := decodeJSONSlow(hdr)
 		if err != nil || !sameCommand(fast, slow) {
 			t.Errorf("seed %d: fast %+v, slow %+v, %v", i, fast, slow, err)
+		}
+	}
+}
+
+// A released command is reused by Decode and AcquireResponse with nothing
+// left of its former content.
+func TestReleasedCommandsAreReusedClean(t *testing.T) {
+	for _, typ := range []byte{SerializeJSON, SerializeRocketMQ} {
+		cmds := typicalCommands()
+		var frames [][]byte
+		for _, c := range cmds {
+			c.SerializeType = typ
+			f, err := c.AppendFrame(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, f[4:])
+		}
+		want := make([]*Command, len(frames))
+		for i, f := range frames {
+			var err error
+			if want[i], err = Decode(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := range 3 {
+			for i, f := range frames {
+				got, err := Decode(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want[i]) {
+					t.Fatalf("round %d, command %d: decoded %+v, want %+v", round, i, got, want[i])
+				}
+				Release(got)
+			}
+			r := AcquireResponse(want[0], Success, "")
+			if len(r.ExtFields) != 0 || r.Body != nil || r.Remark != "" || r.Opaque != want[0].Opaque || r.Flag != FlagResponse {
+				t.Fatalf("acquired response %+v", r)
+			}
+			Release(r)
 		}
 	}
 }

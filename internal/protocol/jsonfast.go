@@ -19,7 +19,7 @@ func decodeJSONFast(b []byte) (c *Command, ok bool) {
 	// One copy of the header as a string: every unescaped string in it is
 	// a substring of that copy instead of an allocation of its own.
 	p := jsonParser{b: b, s: string(b)}
-	c = &Command{}
+	c, spare := newDecoded()
 	p.ws()
 	if !p.byte('{') {
 		return nil, false
@@ -92,7 +92,7 @@ func decodeJSONFast(b []byte) (c *Command, ok bool) {
 					if !p.lit("null") {
 						return nil, false
 					}
-				} else if c.ExtFields, ok = p.ext(); !ok {
+				} else if c.ExtFields, ok = p.ext(spare); !ok {
 					return nil, false
 				}
 			default:
@@ -237,8 +237,9 @@ func (p *jsonParser) skipScalar() bool {
 }
 
 // ext reads an object of strings and nulls; nulls are left out, and an
-// object with no strings is nil.
-func (p *jsonParser) ext() (map[string]string, bool) {
+// object with no strings is nil. The strings go in spare (empty) when it
+// is not nil.
+func (p *jsonParser) ext(spare map[string]string) (map[string]string, bool) {
 	if !p.byte('{') {
 		return nil, false
 	}
@@ -270,7 +271,9 @@ func (p *jsonParser) ext() (map[string]string, bool) {
 			if !ok {
 				return nil, false
 			}
-			if m == nil {
+			if m == nil && spare != nil {
+				m = spare
+			} else if m == nil {
 				// Every entry takes at least four quotes: size the map
 				// for the entries there may be, at most 16.
 				m = make(map[string]string, min(16, 1+bytes.Count(p.b[p.i:], quote)/4))

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/quiver-mq/quiver/internal/protocol"
 )
@@ -67,6 +69,12 @@ type Conn struct {
 	deadline  time.Time     // the socket's write deadline, the owner's
 	raw       syscall.RawConn
 
+	// more: when dispatch is called, the read loop already holds bytes of
+	// a further frame; frame is the request's frame, from getFrame when
+	// poolFrames (the read loop's, no lock; dispatch may take frame).
+	more  bool
+	frame []byte
+
 	// Values is free for the owner (a client id, a channel's role).
 	Values sync.Map
 }
@@ -84,6 +92,41 @@ type connOptions struct {
 	// maxPending is how many encoded bytes may wait for the write loop
 	// before Send blocks (default 4 MiB); one frame may go past it.
 	maxPending int
+	// poolFrames reads small frames into recycled buffers (a server's
+	// connections: dispatch gives back those of handlers that keep nothing).
+	poolFrames bool
+}
+
+// Frames of up to maxPooledFrame bytes are read into buffers of a power of
+// two from minPooledFrame, recycled per size.
+const (
+	minPooledFrame = 1 << 10
+	maxPooledFrame = 16 << 10
+)
+
+var framePools [5]sync.Pool // 1, 2, 4, 8, 16 KiB
+
+func frameClass(n int) int {
+	return max(bits.Len(uint(n-1)), 10) - 10
+}
+
+// getFrame returns a buffer of n bytes, recycled when small.
+func getFrame(n int) []byte {
+	if n > maxPooledFrame {
+		return make([]byte, n)
+	}
+	k := frameClass(n)
+	if p, ok := framePools[k].Get().(*byte); ok {
+		return unsafe.Slice(p, minPooledFrame<<k)[:n]
+	}
+	return make([]byte, n, minPooledFrame<<k)
+}
+
+// putFrame recycles a buffer from getFrame; nothing may use it afterwards.
+func putFrame(b []byte) {
+	if c := cap(b); c >= minPooledFrame && c <= maxPooledFrame && c&(c-1) == 0 {
+		framePools[frameClass(c)].Put(unsafe.SliceData(b[:1]))
+	}
 }
 
 // Write buffers: the initial size, and the largest one kept for reuse
@@ -205,7 +248,12 @@ func (c *Conn) readLoop() {
 			c.closeWith(err)
 			return
 		}
-		frame := make([]byte, n)
+		var frame []byte
+		if c.opts.poolFrames {
+			frame = getFrame(n)
+		} else {
+			frame = make([]byte, n)
+		}
 		if _, err := io.ReadFull(br, frame); err != nil {
 			c.closeWith(fmt.Errorf("%w: %v", ErrClosed, err))
 			return
@@ -231,7 +279,12 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		if c.d != nil {
+			// Whether another request is already here, waiting for this
+			// one to be dispatched (read loop only).
+			c.more = br.Buffered() > 0
+			c.frame = frame
 			c.d.dispatch(c, cmd)
+			c.frame = nil
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package remoting
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -511,4 +513,77 @@ func TestOnCloseMayCloseConn(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("OnClose deadlocked")
 	}
+}
+
+// A HandleQuick route runs on the read goroutine when nothing waits (so it
+// is answered while the pool's only worker is busy), queues behind queued
+// requests (SYSTEM_BUSY when the queue is full), and its reused frames and
+// commands never mix up pipelined requests of every size.
+func TestHandleQuick(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	var pool *Pool
+	_, addr := startServer(t, ServerOptions{}, func(s *Server) {
+		pool = s.NewPool("p", 1, 1)
+		s.Handle(codeBlock, pool, func(ctx context.Context, c *Conn, req *protocol.Command) *protocol.Command {
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return protocol.NewResponse(req, protocol.Success, "")
+		})
+		s.HandleQuick(codeEcho, pool, echo)
+	})
+	cl, blocker := startClient(t), startClient(t)
+	ctx := timeout(t, 30*time.Second)
+	var wg sync.WaitGroup
+	block := func() {
+		wg.Go(func() {
+			resp, err := blocker.Invoke(ctx, addr, protocol.NewRequest(codeBlock, nil))
+			if err != nil || resp.Code != protocol.Success {
+				t.Errorf("blocking request: %+v, %v", resp, err)
+			}
+		})
+	}
+	block()
+	<-started // the only worker is busy
+	for i := range 3 {
+		req := echoRequest(i)
+		resp, err := cl.Invoke(ctx, addr, req)
+		if err != nil {
+			t.Fatalf("quick request with the worker busy: %v", err)
+		}
+		checkEcho(t, req, resp)
+	}
+	block()
+	eventually(t, 5*time.Second, "second blocking request queued", func() bool { return len(pool.queue) == 1 })
+	resp, err := cl.Invoke(ctx, addr, echoRequest(9))
+	if err != nil || resp.Code != protocol.SystemBusy {
+		t.Fatalf("quick request behind a full queue: %+v, %v", resp, err)
+	}
+	close(release)
+	wg.Wait()
+
+	_, addr = startServer(t, ServerOptions{}, func(s *Server) {
+		s.HandleQuick(codeEcho, s.NewPool("q", 4, 10000), echo)
+	})
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 40 {
+				req := echoRequest(g*40 + i)
+				req.Body = bytes.Repeat(req.Body, rand.IntN(3000))
+				resp, err := cl.Invoke(ctx, addr, req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if resp.Code != protocol.Success || !maps.Equal(resp.ExtFields, req.ExtFields) || !bytes.Equal(resp.Body, req.Body) {
+					t.Errorf("request %v (%d bytes) got %d %q %v (%d bytes)", req.ExtFields, len(req.Body), resp.Code, resp.Remark, resp.ExtFields, len(resp.Body))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
