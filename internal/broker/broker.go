@@ -264,6 +264,7 @@ func (b *Broker) Start() (net.Addr, error) {
 		DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums, MaxMessageSize: b.opts.Store.MaxMessageSize,
 		LongPolling: b.opts.LongPolling, ShortPollingTime: b.opts.ShortPollingTime, Permission: b.opts.Permission,
 		EnablePropertyFilter: b.opts.EnablePropertyFilter, RecallMessageDisabled: b.opts.RecallMessageDisabled,
+		SyncFlush: b.opts.Store.FlushDiskType == store.SyncFlush,
 	}, processor.Deps{
 		Store: b.store, Topics: b.topics, Groups: b.groups, Offsets: b.offsets,
 		Clients: clients, Locks: processor.NewLocks(b.opts.LockMaxLive, nil), LongPoll: b.longPoll, Txn: tx, Logger: b.log,

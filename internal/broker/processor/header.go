@@ -50,6 +50,9 @@ func (f *fields) int32(key string, def int32) int32 {
 
 func (f *fields) bool(key string) bool {
 	v := f.c.Ext(key)
+	if v == "" {
+		return false // without ParseBool's error, an allocation
+	}
 	b, _ := strconv.ParseBool(v)
 	return b
 }

@@ -3,7 +3,6 @@ package processor
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -63,7 +62,10 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 		return resp(req, protocol.InvalidParameter, fmt.Sprintf("request queueId[%d] is illegal, topic %s has %d queues", h.QueueID, h.Topic, tc.WriteQueueNums))
 	}
 	bornHost := addrPort(conn.RemoteAddr())
-	var msgs []*message.Message
+	var (
+		msgs []*message.Message
+		uniq string // a single message's UNIQ_KEY
+	)
 	if req.Code == protocol.SendBatchMessage {
 		if strings.HasPrefix(h.Topic, retryPrefix) {
 			return resp(req, protocol.MessageIllegal, "batch request does not support retry group "+h.Topic)
@@ -85,16 +87,30 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 		if len(req.Body) > p.cfg.MaxMessageSize {
 			return resp(req, protocol.MessageIllegal, fmt.Sprintf("message body size %d exceeds maxMessageSize %d", len(req.Body), p.cfg.MaxMessageSize))
 		}
-		props := h.Properties
-		if _, ok := message.Property([]byte(props), message.PropertyUniqKey); !ok {
-			props += message.PropertyUniqKey + "\x01" + p.uniqID() + "\x02"
+		// The properties as sent, plus UNIQ_KEY when missing and CLUSTER,
+		// built in one buffer.
+		const room = len(message.PropertyUniqKey) + 2 + 32 + len(message.PropertyClusterName) + 2
+		props := make([]byte, 0, len(h.Properties)+room+len(p.cfg.ClusterName))
+		props = append(props, h.Properties...)
+		u, ok := message.PropertyString(h.Properties, message.PropertyUniqKey)
+		if !ok {
+			props = append(props, message.PropertyUniqKey...)
+			props = append(props, message.NameValueSeparator)
+			at := len(props)
+			props = p.appendUniqID(props)
+			u = string(props[at:])
+			props = append(props, message.PropertySeparator)
 		}
-		props += message.PropertyClusterName + "\x01" + p.cfg.ClusterName + "\x02"
-		msgs = append(msgs, &message.Message{
+		uniq = u
+		props = append(props, message.PropertyClusterName...)
+		props = append(props, message.NameValueSeparator)
+		props = append(props, p.cfg.ClusterName...)
+		props = append(props, message.PropertySeparator)
+		msgs = []*message.Message{{
 			Topic: h.Topic, QueueID: h.QueueID, Flag: h.Flag, SysFlag: h.SysFlag,
 			BornTimestamp: h.BornTimestamp, BornHost: bornHost, ReconsumeTimes: h.ReconsumeTimes,
-			Body: req.Body, Properties: []byte(props),
-		})
+			Body: req.Body, Properties: props,
+		}}
 		txn.ToHalf(msgs[0]) // TRAN_MSG=true: store the half in RMQ_SYS_TRANS_HALF_TOPIC
 	}
 	var results []store.PutResult
@@ -109,20 +125,29 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 		code, remark := storeErrorCode(err)
 		return resp(req, code, remark)
 	}
-	r := success(req)
-	r.ExtFields = make(map[string]string, 8) // room for the fields below
+	r := quickSuccess(req)
+	if r.ExtFields == nil {
+		r.ExtFields = make(map[string]string, 8) // room for the fields below
+	}
 	if err != nil {
 		// Stored, but not flushed in time.
 		r.Code, r.Remark = storeErrorCode(err)
 	}
-	ids := make([]string, len(results))
-	for i, res := range results {
-		ids[i] = res.OffsetMsgID
+	if len(results) == 1 {
+		r.SetExt("msgId", results[0].OffsetMsgID)
+	} else {
+		ids := make([]string, len(results))
+		for i, res := range results {
+			ids[i] = res.OffsetMsgID
+		}
+		r.SetExt("msgId", strings.Join(ids, ","))
 	}
-	r.SetExt("msgId", strings.Join(ids, ","))
 	r.SetExt("queueId", strconv.Itoa(int(h.QueueID)))
 	r.SetExt("queueOffset", strconv.FormatInt(results[0].QueueOffset, 10))
-	if u, ok := message.Property(msgs[0].Properties, message.PropertyUniqKey); ok && len(msgs) == 1 {
+	if len(msgs) == 1 && uniq == "" {
+		uniq, _ = message.Property(msgs[0].Properties, message.PropertyUniqKey)
+	}
+	if u := uniq; u != "" && len(msgs) == 1 {
 		r.SetExt("transactionId", u)
 		if h := p.recallHandle(msgs[0], u); h != "" && req.Code != protocol.SendBatchMessage {
 			r.SetExt("recallHandle", h)
@@ -196,9 +221,10 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return ap
 }
 
-// uniqID makes a broker-side UNIQ_KEY in the Java layout: IPv4, pid, a
-// per-process value, ms since the start of the month, and a counter.
-func (p *Processor) uniqID() string {
+// appendUniqID appends a broker-side UNIQ_KEY in the Java layout: IPv4,
+// pid, a per-process value, ms since the start of the month, and a
+// counter, as 32 uppercase hex digits.
+func (p *Processor) appendUniqID(dst []byte) []byte {
 	var b [16]byte
 	ip := p.cfg.StoreHost.Addr().Unmap()
 	if ip.Is4() {
@@ -211,5 +237,5 @@ func (p *Processor) uniqID() string {
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
 	binary.BigEndian.PutUint32(b[10:], uint32(now.Sub(month).Milliseconds()))
 	binary.BigEndian.PutUint16(b[14:], uint16(p.uniqSeq.Add(1)))
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	return message.AppendHexUpper(dst, b[:])
 }
