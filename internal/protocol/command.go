@@ -194,23 +194,30 @@ func (c *Command) appendJSONHeader(dst []byte) []byte {
 	dst = appendJSONString(dst, c.Remark)
 	if len(c.ExtFields) > 0 {
 		dst = append(dst, `,"extFields":{`...)
-		var arr [32]string
-		keys := arr[:0]
-		for k := range c.ExtFields {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
+		var arr [16]extField
+		for i, f := range sortedExt(arr[:0], c.ExtFields) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = appendJSONString(dst, f.k)
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, c.ExtFields[k])
+			dst = appendJSONString(dst, f.v)
 		}
 		dst = append(dst, '}')
 	}
 	return append(dst, '}')
+}
+
+type extField struct{ k, v string }
+
+// sortedExt appends the entries of ext to dst sorted by key: one pass over
+// the map, no lookups.
+func sortedExt(dst []extField, ext map[string]string) []extField {
+	for k, v := range ext {
+		dst = append(dst, extField{k, v})
+	}
+	slices.SortFunc(dst, func(a, b extField) int { return strings.Compare(a.k, b.k) })
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"
@@ -292,20 +299,15 @@ func (c *Command) appendBinaryHeader(dst []byte) ([]byte, error) {
 	dst = append(dst, c.Remark...)
 	lenAt := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	var arr [32]string
-	keys := arr[:0]
-	for k, v := range c.ExtFields {
+	var arr [16]extField
+	for _, f := range sortedExt(arr[:0], c.ExtFields) {
+		k, v := f.k, f.v
 		if k == "" || v == "" {
 			continue
 		}
 		if len(k) > math.MaxInt16 {
 			return dst, fmt.Errorf("protocol: ext key of %d bytes exceeds the binary header's int16", len(k))
 		}
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := c.ExtFields[k]
 		dst = be.AppendUint16(dst, uint16(len(k)))
 		dst = append(dst, k...)
 		dst = be.AppendUint32(dst, uint32(len(v)))
