@@ -39,3 +39,16 @@ func TestSendHeaderOfAgreesWithDecodeSendHeader(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSendHeaderOf(b *testing.B) {
+	req := protocol.NewRequest(protocol.SendMessageV2, map[string]string{
+		"a": "PG", "b": "TopicA", "c": "TBW102", "d": "8", "e": "3", "f": "4", "g": "1700000000123",
+		"h": "7", "i": "TAGS\x01t\x02", "j": "2", "k": "false", "l": "16", "m": "true", "n": "broker-a",
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sendHeaderOf(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
