@@ -51,3 +51,30 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeReleased decodes into released commands, as a server does
+// for its HandleQuick routes.
+func BenchmarkDecodeReleased(b *testing.B) {
+	for _, st := range []struct {
+		name string
+		typ  byte
+	}{{"json", SerializeJSON}, {"rocketmq", SerializeRocketMQ}} {
+		c := typicalCommands()[0]
+		c.SerializeType = st.typ
+		frame, err := c.AppendFrame(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(st.name+"/send", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frame)))
+			for b.Loop() {
+				c, err := Decode(frame[4:])
+				if err != nil {
+					b.Fatal(err)
+				}
+				Release(c)
+			}
+		})
+	}
+}

@@ -299,6 +299,10 @@ func (p *jsonParser) str() (string, bool) {
 	start := p.i
 	for p.i < len(p.b) {
 		c := p.b[p.i]
+		if plain[c] {
+			p.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			s := p.s[start:p.i]
@@ -306,13 +310,21 @@ func (p *jsonParser) str() (string, bool) {
 			return s, true
 		case c == '\\' || c >= utf8.RuneSelf:
 			return p.strSlow(start)
-		case c < 0x20:
+		default: // a control character
 			return "", false
 		}
-		p.i++
 	}
 	return "", false
 }
+
+// plain is true for the bytes a JSON string holds as they are: not '"',
+// '\\', a control character or a byte of a multi-byte UTF-8 sequence.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (p *jsonParser) strSlow(start int) (string, bool) {
 	var buf [512]byte // properties fit, without an allocation of their own
@@ -371,8 +383,12 @@ func (p *jsonParser) strSlow(start int) (string, bool) {
 				return "", false
 			}
 		case c < utf8.RuneSelf:
-			out = append(out, c)
-			p.i++
+			run := p.i + 1
+			for run < len(p.b) && plain[p.b[run]] {
+				run++
+			}
+			out = append(out, p.b[p.i:run]...)
+			p.i = run
 		default:
 			r, size := utf8.DecodeRune(p.b[p.i:])
 			p.i += size
