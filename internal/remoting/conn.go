@@ -232,12 +232,13 @@ func (c *Conn) closeWith(err error) {
 
 func (c *Conn) readLoop() {
 	defer func() { <-c.wdone }()
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var r io.Reader = c.nc
+	if c.opts.idleTimeout > 0 {
+		r = &idleReader{nc: c.nc, idle: c.opts.idleTimeout}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
 	var lenBuf [4]byte
 	for {
-		if c.opts.idleTimeout > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(c.opts.idleTimeout))
-		}
 		if _, err := io.ReadFull(br, lenBuf[:]); err != nil {
 			c.closeWith(fmt.Errorf("%w: %v", ErrClosed, err))
 			return
@@ -286,6 +287,35 @@ func (c *Conn) readLoop() {
 			c.d.dispatch(c, cmd)
 			c.frame = nil
 		}
+	}
+}
+
+// idleReader fails a read that waits idle for bytes. Its read deadline is
+// moved on now and then, not per read (a timer update each time); when it
+// passes before the read waited idle, it is moved to that point.
+type idleReader struct {
+	nc       net.Conn
+	idle     time.Duration
+	deadline time.Time
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	start := time.Now()
+	if r.deadline.Sub(start) < r.idle/2 {
+		r.deadline = start.Add(r.idle)
+		r.nc.SetReadDeadline(r.deadline)
+	}
+	for {
+		n, err := r.nc.Read(p)
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		end := start.Add(r.idle)
+		if !end.After(time.Now()) {
+			return n, err
+		}
+		r.deadline = end
+		r.nc.SetReadDeadline(end)
 	}
 }
 
