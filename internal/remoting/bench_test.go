@@ -10,16 +10,20 @@ import (
 
 // BenchmarkRoundTrip is one request/response over loopback with a 1 KiB
 // body each way and a SEND_MESSAGE-sized header, answered inline on the
-// read loop or from a pool.
+// read loop, from a pool, or as a HandleQuick route.
 func BenchmarkRoundTrip(b *testing.B) {
-	for _, mode := range []string{"inline", "pool"} {
+	for _, mode := range []string{"inline", "pool", "quick"} {
 		_, addr := startServer(b, ServerOptions{}, func(s *Server) {
 			var pool *Pool
-			if mode == "pool" {
+			if mode != "inline" {
 				pool = s.NewPool("bench", 16, 10000)
 			}
-			s.Handle(protocol.SendMessageV2, pool, func(_ context.Context, _ *Conn, req *protocol.Command) *protocol.Command {
-				resp := protocol.NewResponse(req, protocol.Success, "")
+			handle := s.Handle
+			if mode == "quick" {
+				handle = s.HandleQuick
+			}
+			handle(protocol.SendMessageV2, pool, func(_ context.Context, _ *Conn, req *protocol.Command) *protocol.Command {
+				resp := protocol.AcquireResponse(req, protocol.Success, "")
 				resp.ExtFields = map[string]string{"msgId": "C0A8000100002A9F0000000000012345", "queueId": "3", "queueOffset": "42"}
 				resp.Body = req.Body
 				return resp
