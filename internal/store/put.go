@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -19,16 +18,6 @@ type PutResult struct {
 	QueueOffset    int64  // offset in its consume queue
 	StoreTimestamp int64  // broker clock, ms
 	OffsetMsgID    string // store host + commit-log offset, hex
-}
-
-type putRequest struct {
-	msgs    []*message.Message
-	results []PutResult
-	err     error // set by the appender before its answer
-	syncErr error // set by the flusher before its answer
-	end     int64 // commit-log offset past the last record
-	sync    bool  // wait for a sync flush
-	done    chan struct{}
 }
 
 // Put stores one message and returns where. Under SYNC_FLUSH it returns only
@@ -68,49 +57,31 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
-	req := s.putPool.Get().(*putRequest)
-	req.msgs, req.results, req.err, req.syncErr, req.sync = msgs, make([]PutResult, 0, len(msgs)), nil, nil, wait
-
-	// sendMu keeps Close from stopping the appender while a request is
-	// being handed over, so every accepted request is answered.
+	results := make([]PutResult, 0, len(msgs))
+	// sendMu (read) is held across the append so that Close, which takes
+	// it exclusively, finds no append half done.
 	s.sendMu.RLock()
 	if s.stopping {
 		s.sendMu.RUnlock()
-		s.putPool.Put(req)
 		return nil, ErrClosed
 	}
-	select {
-	case s.appendCh <- req:
-		s.sendMu.RUnlock()
-	case <-ctx.Done():
-		s.sendMu.RUnlock()
-		s.putPool.Put(req)
-		return nil, fmt.Errorf("store: put: %w", ctx.Err())
+	s.appendMu.Lock()
+	results, end, err := s.appendMsgs(msgs, results)
+	s.appendMu.Unlock()
+	s.sendMu.RUnlock()
+	if len(results) > 0 {
+		s.wake(s.dispatchWake)
 	}
-	// The appender answers every accepted request, so waiting here cannot
-	// hang; a sync wait is bounded by syncFlushTimeout below.
-	<-req.done
-	res, err := req.results, req.err
 	if err != nil || !wait {
-		req.msgs = nil
-		s.putPool.Put(req)
-		return res, err
+		return results, err
 	}
-	// Wait for the flusher, which answers on done again.
-	t := time.NewTimer(s.opts.SyncFlushTimeout)
-	defer t.Stop()
-	select {
-	case <-req.done:
-		err = req.syncErr
-		req.msgs = nil
-		s.putPool.Put(req)
-		return res, err
-	case <-t.C:
-		// The flusher still holds req: do not pool it.
-		return res, ErrFlushTimeout
-	case <-ctx.Done():
-		return res, fmt.Errorf("%w: %w", ErrFlushTimeout, ctx.Err())
+	// Counted after the append is published, so a leader that sees the
+	// count syncs past the record.
+	seq := s.appendSeq.Add(1)
+	if want := s.gatherWant.Load(); want > 0 && seq-s.coveredSeq.Load() >= want {
+		s.wake(s.gatherSig)
 	}
+	return results, s.waitDurable(ctx, end)
 }
 
 func (s *Store) check(m *message.Message) error {
@@ -143,63 +114,20 @@ func (s *Store) writable() error {
 	return nil
 }
 
-// appendLoop is the only writer of the commit log.
-func (s *Store) appendLoop() {
-	defer s.appendWG.Done()
-	batch := make([]*putRequest, 0, 256)
-	for {
-		select {
-		case req := <-s.appendCh:
-			batch = append(batch[:0], req)
-		drain:
-			for len(batch) < cap(batch) {
-				select {
-				case r := <-s.appendCh:
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
-			s.appendBatch(batch)
-		case <-s.closing:
-			// Answer whatever is still queued, then stop.
-			for {
-				select {
-				case r := <-s.appendCh:
-					s.appendBatch([]*putRequest{r})
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (s *Store) appendBatch(batch []*putRequest) {
-	var toSync []*putRequest
-	for _, req := range batch {
-		s.appendOne(req)
-		if req.err == nil && req.sync {
-			toSync = append(toSync, req)
-		}
-		req.done <- struct{}{}
-	}
-	s.wake(s.dispatchWake)
-	if len(toSync) > 0 {
-		s.pendMu.Lock()
-		s.pending = append(s.pending, toSync...)
-		s.pendMu.Unlock()
-		s.wake(s.flushCh)
-	}
-}
-
-func (s *Store) appendOne(req *putRequest) {
+// appendMsgs appends msgs to the commit log as consecutive records and
+// returns their results and the commit-log end of the last one; on a failure
+// it stops there, returning what was stored before it. The caller holds
+// appendMu: the commit log has one writer at a time, and queueOffsets is
+// guarded by it. A put appends on its own goroutine rather than handing the
+// message to an appender goroutine: a hand-off and the answer back cost two
+// wake-ups per message, more than the copy into the mapped segment.
+func (s *Store) appendMsgs(msgs []*message.Message, results []PutResult) ([]PutResult, int64, error) {
 	if err := s.writable(); err != nil {
-		req.err = err
-		return
+		return results, 0, err
 	}
 	now := s.opts.Now().UnixMilli()
-	for _, m := range req.msgs {
+	var end int64
+	for _, m := range msgs {
 		k := queueKey{m.Topic, m.QueueID}
 		tt := message.TransactionType(m.SysFlag)
 		queued := tt == message.TransactionNotType || tt == message.TransactionCommit
@@ -210,19 +138,22 @@ func (s *Store) appendOne(req *putRequest) {
 		}
 		off, size, err := s.clog.Append(m)
 		if err != nil {
-			req.err = s.appendError(err)
-			return
+			if len(results) > 0 {
+				s.lastStoreTS.Store(now)
+			}
+			return results, end, s.appendError(err)
 		}
 		if queued {
 			s.queueOffsets[k] = m.QueueOffset + 1
 		}
-		req.end = off + int64(size)
-		req.results = append(req.results, PutResult{
+		end = off + int64(size)
+		results = append(results, PutResult{
 			PhysicalOffset: off, Size: size, QueueOffset: m.QueueOffset, StoreTimestamp: now,
 			OffsetMsgID: message.OffsetMsgID(s.opts.StoreHost, off),
 		})
 	}
 	s.lastStoreTS.Store(now)
+	return results, end, nil
 }
 
 func (s *Store) appendError(err error) error {
@@ -243,58 +174,125 @@ func (s *Store) wake(ch chan struct{}) {
 	}
 }
 
-// flushLoop makes the commit log durable: on demand under SYNC_FLUSH (group
-// commit: every request appended before a sync started is answered by it),
-// on an interval under ASYNC_FLUSH.
-func (s *Store) flushLoop(ctx context.Context) {
-	defer s.wg.Done()
-	tick := time.NewTicker(s.opts.FlushInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.flushCh:
-			s.gatherCommits()
-		case <-tick.C:
-		}
-		s.flushOnce()
-	}
-}
+// Group commit. Under SYNC_FLUSH a put returns once an fdatasync covers its
+// record, and no flusher goroutine sits in that path: a put that finds no
+// sync running runs one itself (the leader), covering everything appended
+// before it began; puts that append meanwhile wait for it, and the first of
+// them to wake up leads the next sync, which covers them all at once. A
+// lone producer pays one sync and no hand-off.
+//
+// Left at that, closed-loop producers split into two groups that take
+// turns: the producers a sync answers come back one round trip later, just
+// after the next sync began without them. So a leader first waits for as
+// many puts as the largest of the last syncs covered (gatherWindow), at
+// most half a sync's duration: the puts it waits for signal it as they
+// arrive, so the wait ends as soon as they are in.
+//
+// syncMu guards the leader's flag; clog.Sync runs outside it and only ever
+// on one goroutine at a time. Leader-only state (groups, gatherTimer) needs
+// no lock.
 
-// gatherCommits waits briefly for more requests to join the next sync: as
-// many as the last sync carried, or until a quarter of the last sync's
-// duration (at most 1 ms) has passed. Producers acknowledged by the last
-// sync are usually about to send again, and each that joins saves a sync.
-func (s *Store) gatherCommits() {
-	want := int(s.lastGroup.Load())
-	wait := min(time.Duration(s.lastSyncNanos.Load())/4, time.Millisecond)
-	if want <= 1 || wait <= 0 {
+// gatherWindow is how many recent syncs' group sizes a leader considers.
+const gatherWindow = 16
+
+// gather waits, as the leader and before syncing, for the puts it expects
+// to join this sync.
+func (s *Store) gather() {
+	var want int64
+	for _, g := range s.groups {
+		want = max(want, g)
+	}
+	wait := min(time.Duration(s.lastSyncNanos)/2, 500*time.Microsecond)
+	if want <= 1 || wait <= 0 || s.appendSeq.Load()-s.coveredSeq.Load() >= want {
 		return
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		s.pendMu.Lock()
-		n := len(s.pending)
-		s.pendMu.Unlock()
-		if n >= want || time.Now().After(deadline) {
-			return
+	s.gatherWant.Store(want)
+	// A put counted before want was published did not signal: look again.
+	if s.appendSeq.Load()-s.coveredSeq.Load() < want {
+		if s.gatherTimer == nil {
+			s.gatherTimer = time.NewTimer(wait)
+		} else {
+			s.gatherTimer.Reset(wait)
 		}
-		runtime.Gosched()
+		select {
+		case <-s.gatherSig:
+		case <-s.gatherTimer.C:
+		}
+		s.gatherTimer.Stop()
+	}
+	s.gatherWant.Store(0)
+	select { // a signal sent after the wait ended
+	case <-s.gatherSig:
+	default:
 	}
 }
 
-func (s *Store) flushOnce() {
-	s.pendMu.Lock()
-	reqs := s.pending
-	s.pending = nil
-	s.pendMu.Unlock()
-	ts := s.lastStoreTS.Load()
+// waitDurable waits until the commit log is durable up to end, leading syncs
+// as needed. It gives up with ErrFlushTimeout after SyncFlushTimeout (or
+// when ctx ends) while another goroutine's sync is taking that long; the
+// message is stored either way.
+func (s *Store) waitDurable(ctx context.Context, end int64) error {
+	var timeout <-chan time.Time
+	for {
+		if s.flushed.Load() >= end {
+			return nil
+		}
+		s.syncMu.Lock()
+		switch {
+		case s.flushed.Load() >= end:
+			s.syncMu.Unlock()
+			return nil
+		case s.syncErr != nil:
+			err := s.syncErr
+			s.syncMu.Unlock()
+			return fmt.Errorf("%w: %w", ErrNotWritable, err)
+		case s.syncClosed:
+			s.syncMu.Unlock()
+			return ErrClosed
+		case !s.syncing:
+			s.beginSyncLocked()
+			s.syncMu.Unlock()
+			s.gather()
+			s.runSync()
+			continue
+		}
+		done := s.syncDone
+		s.syncMu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(s.opts.SyncFlushTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-done:
+		case <-timeout:
+			return ErrFlushTimeout
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrFlushTimeout, ctx.Err())
+		}
+	}
+}
+
+// beginSyncLocked makes the caller the leader of the next sync. syncMu held,
+// no sync running.
+func (s *Store) beginSyncLocked() {
+	s.syncing = true
+	s.syncDone = make(chan struct{})
+}
+
+// runSync syncs the commit log (leader only), publishes the durable offset
+// and wakes everyone waiting for this sync.
+func (s *Store) runSync() error {
+	ts := s.lastStoreTS.Load() // read first: a record stored before is covered
+	seq := s.appendSeq.Load()
 	t0 := time.Now()
 	off, err := s.clog.Sync()
-	s.lastSyncNanos.Store(int64(time.Since(t0)))
-	s.lastGroup.Store(int64(len(reqs)))
+	s.lastSyncNanos = int64(time.Since(t0))
 	s.syncs.Add(1)
+	if err == nil {
+		s.groups[s.syncs.Load()%gatherWindow] = seq - s.coveredSeq.Load()
+		s.coveredSeq.Store(seq)
+	}
 	if err != nil {
 		// fsync failures cannot be retried safely: stop taking writes.
 		s.notWritable.Store(true)
@@ -306,25 +304,63 @@ func (s *Store) flushOnce() {
 			s.wake(s.dispatchWake)
 		}
 	}
-	for _, r := range reqs {
-		if err != nil {
-			r.syncErr = fmt.Errorf("%w: %w", ErrNotWritable, err)
-		}
-		r.done <- struct{}{}
+	s.syncMu.Lock()
+	if err != nil && s.syncErr == nil {
+		s.syncErr = err
 	}
+	s.syncing = false
+	close(s.syncDone)
+	s.syncMu.Unlock()
+	return err
 }
 
-// failPending answers requests still waiting for a sync (at Close).
-func (s *Store) failPending(err error) {
-	s.pendMu.Lock()
-	reqs := s.pending
-	s.pending = nil
-	s.pendMu.Unlock()
-	for _, r := range reqs {
-		if s.flushed.Load() < r.end {
-			r.syncErr = err
+// flushOnce syncs the commit log once, after any sync already running; with
+// last set, no sync may start after it (Close). It returns the sync's error.
+func (s *Store) flushOnce(last bool) error {
+	s.syncMu.Lock()
+	for s.syncing {
+		done := s.syncDone
+		s.syncMu.Unlock()
+		<-done
+		s.syncMu.Lock()
+	}
+	if s.syncClosed {
+		s.syncMu.Unlock()
+		return ErrClosed
+	}
+	s.beginSyncLocked()
+	s.syncMu.Unlock()
+	err := s.runSync()
+	if last {
+		s.syncMu.Lock()
+		for s.syncing { // a put may have started one meanwhile
+			done := s.syncDone
+			s.syncMu.Unlock()
+			<-done
+			s.syncMu.Lock()
 		}
-		r.done <- struct{}{}
+		s.syncClosed = true
+		s.syncMu.Unlock()
+	}
+	return err
+}
+
+// flushLoop flushes the commit log on an interval: all of it under
+// ASYNC_FLUSH, and under SYNC_FLUSH what puts that do not wait
+// (WAIT=false) left behind.
+func (s *Store) flushLoop(ctx context.Context) {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.opts.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if s.flushed.Load() < s.clog.WriteOffset() {
+			s.flushOnce(false)
+		}
 	}
 }
 

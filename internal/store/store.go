@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/quiver-mq/quiver/internal/store/commitlog"
 	"github.com/quiver-mq/quiver/internal/store/consumequeue"
@@ -59,16 +60,29 @@ type Store struct {
 	mu  sync.RWMutex
 	cqs map[queueKey]*consumequeue.Queue
 
-	// Owned by the appender goroutine.
-	queueOffsets map[queueKey]int64
-
-	putPool  sync.Pool // of *putRequest
 	sendMu   sync.RWMutex
-	stopping bool // guarded by sendMu; no new put requests
-	appendCh chan *putRequest
-	flushCh  chan struct{}
-	pendMu   sync.Mutex
-	pending  []*putRequest // awaiting a sync (SYNC_FLUSH)
+	stopping bool // guarded by sendMu; no new puts
+
+	// appendMu makes the commit log's writer one put at a time.
+	appendMu     sync.Mutex
+	queueOffsets map[queueKey]int64 // guarded by appendMu after recovery
+
+	// Group commit (put.go): one sync at a time, led by a waiting put or
+	// the flusher; the fields are guarded by syncMu.
+	syncMu     sync.Mutex
+	syncing    bool
+	syncDone   chan struct{} // closed when the running sync ends
+	syncErr    error         // a failed sync; the store takes no more writes
+	syncClosed bool          // Close made its last sync
+
+	appendSeq  atomic.Int64 // puts appended that wait for a sync
+	coveredSeq atomic.Int64 // of those, how many a sync covered
+	gatherWant atomic.Int64 // a leader gathering waits for this many
+	gatherSig  chan struct{}
+	// Leader only.
+	groups        [gatherWindow]int64 // puts covered by recent syncs
+	lastSyncNanos int64
+	gatherTimer   *time.Timer
 
 	dispatchWake chan struct{}
 	dispatched   atomic.Int64 // commit-log offset dispatched up to
@@ -77,20 +91,16 @@ type Store struct {
 	flushedTS    atomic.Int64 // store time of the last flushed record
 	dispatchedTS atomic.Int64 // store time of the last dispatched record
 
-	syncs         atomic.Int64
-	lastGroup     atomic.Int64 // requests covered by the last sync
-	lastSyncNanos atomic.Int64 // duration of the last sync
-	diskFull      atomic.Bool
-	diskFullWhy   atomic.Pointer[string]
-	notWritable   atomic.Bool
-	corruptions   []*commitlog.CorruptionError
+	syncs       atomic.Int64
+	diskFull    atomic.Bool
+	diskFullWhy atomic.Pointer[string]
+	notWritable atomic.Bool
+	corruptions []*commitlog.CorruptionError
 
-	cancel   context.CancelFunc
-	closing  chan struct{}
-	wg       sync.WaitGroup
-	appendWG sync.WaitGroup
-	closeMu  sync.Mutex
-	closed   bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closeMu sync.Mutex
+	closed  bool
 }
 
 // Open opens (creating if needed) and recovers the store in opts.Dir, then
@@ -106,12 +116,9 @@ func Open(opts Options) (*Store, error) {
 		log:          opts.Logger.With("component", "store"),
 		cqs:          make(map[queueKey]*consumequeue.Queue),
 		queueOffsets: make(map[queueKey]int64),
-		appendCh:     make(chan *putRequest, 1024),
-		flushCh:      make(chan struct{}, 1),
 		dispatchWake: make(chan struct{}, 1),
-		closing:      make(chan struct{}),
+		gatherSig:    make(chan struct{}, 1),
 	}
-	s.putPool.New = func() any { return &putRequest{done: make(chan struct{}, 1)} }
 	if err := s.fs.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: mkdir %s: %w", opts.Dir, err)
 	}
@@ -293,23 +300,22 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	// Puts hold sendMu (read) across their append: once this returns, no
+	// append is half done and no new one starts.
 	s.sendMu.Lock()
 	s.stopping = true
-	close(s.closing)
 	s.sendMu.Unlock()
-	s.appendWG.Wait() // appender drained
 	s.cancel()
 	s.wg.Wait() // flusher, dispatcher, checkpointer, cleaner stopped
 
 	var errs []error
 	clean := true
-	if off, err := s.clog.Sync(); err != nil {
+	// The last sync: puts still waiting are covered by it, or told
+	// ErrClosed when it failed.
+	if err := s.flushOnce(true); err != nil {
 		errs = append(errs, err)
 		clean = false
-	} else {
-		s.flushed.Store(off)
 	}
-	s.failPending(ErrClosed)
 	if err := s.dispatchAll(); err != nil {
 		errs = append(errs, err)
 		clean = false
@@ -362,8 +368,6 @@ func (s *Store) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.clog.Prepare()
-	s.appendWG.Add(1)
-	go s.appendLoop()
 	s.wg.Add(3)
 	go s.flushLoop(ctx)
 	go s.dispatchLoop(ctx)

@@ -109,7 +109,15 @@ func New(cfg Config, d Deps) *Processor {
 
 // Register installs the handlers on srv, each family on its own pool.
 func (p *Processor) Register(srv *remoting.Server) {
-	send := srv.NewPool("send", 4, 10000)
+	// Under SYNC_FLUSH a send waits for its group commit, so the pool
+	// bounds the group: as many workers as a pipelined producer keeps in
+	// flight let one fdatasync answer them all (a waiting worker is a
+	// parked goroutine).
+	sendWorkers := 4
+	if p.cfg.SyncFlush {
+		sendWorkers = 256
+	}
+	send := srv.NewPool("send", sendWorkers, 10000)
 	pull := srv.NewPool("pull", 8, 100000)
 	admin := srv.NewPool("admin", 4, 10000)
 	hb := srv.NewPool("heartbeat", 2, 50000)
