@@ -89,8 +89,14 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 		}
 		// The properties as sent, plus UNIQ_KEY when missing and CLUSTER,
 		// built in one buffer.
+		// The message, the slice holding it and (when they fit) its
+		// properties in one allocation.
+		one := new(oneMessage)
 		const room = len(message.PropertyUniqKey) + 2 + 32 + len(message.PropertyClusterName) + 2
-		props := make([]byte, 0, len(h.Properties)+room+len(p.cfg.ClusterName))
+		props := one.props[:0]
+		if n := len(h.Properties) + room + len(p.cfg.ClusterName); n > len(one.props) {
+			props = make([]byte, 0, n)
+		}
 		props = append(props, h.Properties...)
 		u, ok := message.PropertyString(h.Properties, message.PropertyUniqKey)
 		if !ok {
@@ -106,11 +112,13 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 		props = append(props, message.NameValueSeparator)
 		props = append(props, p.cfg.ClusterName...)
 		props = append(props, message.PropertySeparator)
-		msgs = []*message.Message{{
+		one.m = message.Message{
 			Topic: h.Topic, QueueID: h.QueueID, Flag: h.Flag, SysFlag: h.SysFlag,
 			BornTimestamp: h.BornTimestamp, BornHost: bornHost, ReconsumeTimes: h.ReconsumeTimes,
 			Body: req.Body, Properties: props,
-		}}
+		}
+		one.msgs[0] = &one.m
+		msgs = one.msgs[:]
 		txn.ToHalf(msgs[0]) // TRAN_MSG=true: store the half in RMQ_SYS_TRANS_HALF_TOPIC
 	}
 	var results []store.PutResult
@@ -156,6 +164,13 @@ func (p *Processor) send(ctx context.Context, conn *remoting.Conn, req *protocol
 	r.SetExt("MSG_REGION", "DefaultRegion")
 	r.SetExt("TRACE_ON", "true")
 	return r
+}
+
+// oneMessage is what a send of one message allocates.
+type oneMessage struct {
+	m     message.Message
+	msgs  [1]*message.Message
+	props [192]byte
 }
 
 // sendHeaderOf decodes a send's header. The one-letter fields of
