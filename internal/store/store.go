@@ -145,8 +145,14 @@ func (s *Store) load() error {
 	if crashed {
 		s.log.Warn("abort file found: the last run did not stop cleanly, recovering")
 	}
+	// Under ASYNC_FLUSH appends run ahead of page faults; under SYNC_FLUSH
+	// the zeros prefaulted ahead would be written by every next fdatasync.
+	prefault := 0
+	if s.opts.FlushDiskType == AsyncFlush && !s.opts.WarmSegments {
+		prefault = 8 << 20
+	}
 	if s.clog, err = commitlog.Open(s.fs, s.opts.CommitLogDir, commitlog.Options{
-		SegmentSize: s.opts.SegmentSize, Warm: s.opts.WarmSegments,
+		SegmentSize: s.opts.SegmentSize, Warm: s.opts.WarmSegments, PrefaultAhead: prefault,
 	}); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}

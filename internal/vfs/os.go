@@ -150,6 +150,17 @@ func (f osFile) Map(size int) ([]byte, error) {
 	return b, nil
 }
 
+// Prefault implements Prefaulter.
+func (f osFile) Prefault(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := unix.Madvise(b, unix.MADV_POPULATE_WRITE); err != nil {
+		return &os.PathError{Op: "madvise", Path: f.File.Name(), Err: err}
+	}
+	return nil
+}
+
 func (f osFile) Unmap(b []byte) error {
 	if len(b) == 0 {
 		return nil

@@ -100,3 +100,13 @@ func (d DiskUsage) UsedRatio() float64 {
 
 // IsNotExist reports whether err says a file does not exist.
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// Prefaulter is implemented by files whose mappings are real memory maps
+// (the OS file system): Prefault faults in the pages of b, a page-aligned
+// part of a mapping from Map, as if written, without changing a byte
+// (madvise MADV_POPULATE_WRITE). A writer copying into them afterwards does
+// not stop for page faults. Other files (in memory, with injected faults)
+// do not implement it and need nothing of the kind.
+type Prefaulter interface {
+	Prefault(b []byte) error
+}

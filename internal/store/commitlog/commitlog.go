@@ -52,12 +52,33 @@ func (e *CorruptionError) Unwrap() error { return e.Err }
 type Options struct {
 	SegmentSize int  // bytes per segment
 	Warm        bool // pre-fault new segments
+	// PrefaultAhead keeps this many bytes past the write position faulted
+	// in, by a goroutine of the log, so appends are plain memory copies (0:
+	// off). The pages are dirtied with zeros, so the next fdatasync writes
+	// them out: for ASYNC_FLUSH, not for a sync after every few messages.
+	PrefaultAhead int
 }
 
 // Log is the commit log.
 type Log struct {
 	segs *segment.Queue
 	size int
+	pf   *prefaulter // nil when off
+}
+
+// prefaultChunk is how far the write position moves between two requests
+// to the prefaulter, and the least it prefaults at once.
+const prefaultChunk = 1 << 20
+
+// prefaulter keeps the pages ahead of the write position faulted in. It only
+// ever faults pages in (no byte changes), so it never races the appender.
+type prefaulter struct {
+	ahead int
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	seg   int64 // base of the segment prefaulted so far (loop only)
+	upto  int   // prefaulted up to here in it, relative (loop only)
 }
 
 // Open loads the segments under dir. Their write positions are 0 until
@@ -75,7 +96,52 @@ func Open(fs vfs.FS, dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commitlog: %w", err)
 	}
-	return &Log{segs: segs, size: opts.SegmentSize}, nil
+	l := &Log{segs: segs, size: opts.SegmentSize}
+	if opts.PrefaultAhead > 0 {
+		l.pf = &prefaulter{
+			ahead: max(opts.PrefaultAhead, prefaultChunk), wake: make(chan struct{}, 1),
+			stop: make(chan struct{}), done: make(chan struct{}), seg: -1,
+		}
+		go l.prefaultLoop()
+	}
+	return l, nil
+}
+
+// prefaultLoop prefaults the last segment ahead of the write position each
+// time the appender asks. The queue's read lock (View) is held meanwhile,
+// so the segment cannot be unmapped under it. The first failure (a kernel
+// without MADV_POPULATE_WRITE) ends it: appends then fault as they go.
+func (l *Log) prefaultLoop() {
+	defer close(l.pf.done)
+	for {
+		select {
+		case <-l.pf.stop:
+			return
+		case <-l.pf.wake:
+		}
+		last := l.segs.Last()
+		if last == nil || !last.CanPrefault() {
+			continue
+		}
+		var err error
+		l.segs.View(last.Base(), func(f *segment.File) {
+			p := l.pf
+			if f.Base() != p.seg {
+				p.seg, p.upto = f.Base(), 0
+			}
+			w := f.Wrote()
+			from, to := max(p.upto, w), min(f.Size(), w+p.ahead)
+			if to-from < prefaultChunk && to < f.Size() {
+				return
+			}
+			if err = f.Prefault(from, to-from); err == nil {
+				p.upto = to
+			}
+		})
+		if err != nil {
+			return
+		}
+	}
 }
 
 // SegmentSize is the fixed segment size.
@@ -143,6 +209,12 @@ func (l *Log) Append(m *message.Message) (int64, int, error) {
 		return 0, 0, err
 	}
 	f.SetWrote(w + size)
+	if l.pf != nil && (w+size)/prefaultChunk != w/prefaultChunk {
+		select {
+		case l.pf.wake <- struct{}{}:
+		default:
+		}
+	}
 	return m.PhysicalOffset, size, nil
 }
 
@@ -334,7 +406,17 @@ func (l *Log) SetWriteOffset(end int64) {
 func (l *Log) RemoveFirst() error { return l.segs.RemoveFirst() }
 
 // Close closes every segment.
-func (l *Log) Close() error { return l.segs.Close() }
+func (l *Log) Close() error {
+	if l.pf != nil {
+		select {
+		case <-l.pf.stop:
+		default:
+			close(l.pf.stop)
+		}
+		<-l.pf.done
+	}
+	return l.segs.Close()
+}
 
 // ForceSync syncs every segment that holds bytes at or after from, even if
 // it is believed durable: after a crash, recovered bytes may sit only in the

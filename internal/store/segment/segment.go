@@ -248,6 +248,33 @@ func (s *File) Warm() error {
 	return nil
 }
 
+// CanPrefault reports whether Prefault does anything for this segment.
+func (s *File) CanPrefault() bool {
+	_, ok := s.f.(vfs.Prefaulter)
+	return ok
+}
+
+// Prefault faults in the pages holding [off, off+n) (relative to Base) as if
+// written, without changing a byte, so the writer's later copies into them
+// are plain memory copies; a page fault taken inside the copy costs more than
+// the copy. Any goroutine, while the segment is open; it never races the
+// writer, since no byte changes. A no-op when the file cannot (CanPrefault).
+func (s *File) Prefault(off, n int) error {
+	p, ok := s.f.(vfs.Prefaulter)
+	if !ok || n <= 0 {
+		return nil
+	}
+	lo := off / pageSize * pageSize
+	hi := min(s.size, (off+n+pageSize-1)/pageSize*pageSize)
+	if lo < 0 || lo >= hi {
+		return nil
+	}
+	if err := p.Prefault(s.data[lo:hi]); err != nil {
+		return fmt.Errorf("segment: prefault %s [%d, %d): %w", s.path, lo, hi, err)
+	}
+	return nil
+}
+
 // Close unmaps and closes the segment.
 func (s *File) Close() error {
 	err := s.f.Unmap(s.data)
