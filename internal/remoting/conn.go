@@ -68,6 +68,7 @@ type Conn struct {
 	headBuf   []byte        // …and the buffer they are in
 	deadline  time.Time     // the socket's write deadline, the owner's
 	raw       syscall.RawConn
+	tw        *inlineWrite // tryWrite's, the owner's
 
 	// more: when dispatch is called, the read loop already holds bytes of
 	// a further frame; frame is the request's frame, from getFrame when
@@ -158,6 +159,8 @@ func newConn(nc net.Conn, d dispatcher, opts connOptions, log *slog.Logger) *Con
 	}
 	if sc, ok := nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
+		c.tw = &inlineWrite{}
+		c.tw.fn = c.tw.write
 	}
 	return c
 }
@@ -391,14 +394,27 @@ func (c *Conn) giveBackLocked(buf []byte) {
 	c.spare = buf[:0]
 }
 
+// inlineWrite is the one write system call of tryWrite, made once per
+// connection (a closure per call would be an allocation per call).
+type inlineWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool // write
+}
+
+func (w *inlineWrite) write(fd uintptr) bool {
+	w.n, w.err = syscall.Write(int(fd), w.b)
+	return true
+}
+
 // tryWrite makes one non-blocking write attempt and says how much went.
 func (c *Conn) tryWrite(b []byte) (int, error) {
-	var n int
-	var werr error
-	if err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true
-	}); err != nil {
+	c.tw.b = b
+	err := c.raw.Write(c.tw.fn)
+	n, werr := c.tw.n, c.tw.err
+	c.tw.b, c.tw.err = nil, nil
+	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// The write loop's deadline, set for a blocking write long
 			// ago, has passed: let the write loop write, with a new one.
