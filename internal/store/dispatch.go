@@ -25,8 +25,6 @@ func (s *Store) dispatchLoop(ctx context.Context) {
 	defer s.wg.Done()
 	idle := time.NewTicker(100 * time.Millisecond)
 	defer idle.Stop()
-	ckpt := time.NewTicker(s.opts.FlushConsumeQueueInterval)
-	defer ckpt.Stop()
 	var lastErr error
 	for {
 		select {
@@ -34,9 +32,6 @@ func (s *Store) dispatchLoop(ctx context.Context) {
 			return
 		case <-s.dispatchWake:
 		case <-idle.C:
-		case <-ckpt.C:
-			s.checkpoint()
-			continue
 		}
 		err := s.dispatchTo(s.confirmOffset())
 		if err != nil && errors.Is(err, syscall.ENOSPC) {
@@ -121,9 +116,35 @@ func (s *Store) indexRecord(m *message.Message, off int64) error {
 	return nil
 }
 
-// checkpoint makes consume queues and the index durable and records the safe
-// offset. It runs on the dispatcher, the only writer of those files, so a
-// sync never races a write.
+// checkpointLoop makes consume queues and the index durable and records the
+// safe offset every FlushConsumeQueueInterval. It runs beside the
+// dispatcher, never on it: the fsyncs take milliseconds, and a dispatcher
+// waiting for them would hold back every message (and every long-polling
+// consumer) behind them.
+func (s *Store) checkpointLoop(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.FlushConsumeQueueInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.checkpoint()
+	}
+}
+
+// checkpoint syncs consume queues and index and records the safe offset.
+//
+// It runs while the dispatcher keeps writing. That is safe because the
+// dispatched offset is read first: every unit and index entry of a record
+// below it was written before the dispatcher published it, so before the
+// syncs that follow start, and a sync makes durable everything written
+// before it began (writes made meanwhile, all past that offset, may or may
+// not be included). Segments and index files are never unmapped under a
+// sync: the dispatcher only adds them, and what removes them (retention)
+// waits for the consume queue's or the index's sync lock.
 func (s *Store) checkpoint() {
 	d := s.dispatched.Load()
 	if err := s.syncQueues(); err != nil {
@@ -136,7 +157,9 @@ func (s *Store) checkpoint() {
 }
 
 // syncQueues makes consume queues and index durable and returns nothing
-// until they are; the dispatched offset read before is then safe.
+// until they are; the dispatched offset read before is then safe. One
+// caller at a time: the checkpoint goroutine, or recovery and Close while it
+// does not run.
 func (s *Store) syncQueues() error {
 	for _, q := range s.allQueues() {
 		if err := q.Sync(); err != nil {

@@ -374,8 +374,9 @@ func (s *Store) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.clog.Prepare()
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.flushLoop(ctx)
 	go s.dispatchLoop(ctx)
+	go s.checkpointLoop(ctx)
 	go s.cleanLoop(ctx)
 }

@@ -17,7 +17,10 @@
 // readers. Real units are in commit-log order. See docs/format/consumequeue.md.
 //
 // Concurrency: one goroutine (the store's dispatcher) writes; any number read.
-// Readers see a unit only after its write offset has been published.
+// Readers see a unit only after its write offset has been published. Sync
+// may run on another goroutine while the writer appends: it never blocks
+// Put, and what removes segments (DeleteBefore, TruncateFrom, Remove, Close)
+// waits for it, so no segment is closed under a sync.
 package consumequeue
 
 import (
@@ -25,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"github.com/quiver-mq/quiver/internal/store/segment"
@@ -113,6 +117,10 @@ type Queue struct {
 	QueueID int32
 
 	segs *segment.Queue
+	// syncMu is held by Sync for its whole run and by every call that
+	// removes or closes segments; Put (which only adds segments) and
+	// readers never take it.
+	syncMu sync.Mutex
 	// minOffset is the first queue offset not deleted by retention.
 	minOffset atomic.Int64
 	// maxPhys is commitLogOffset+size of the last unit (dedupe on redispatch).
@@ -316,33 +324,42 @@ func (q *Queue) Get(queueOffset int64) (Unit, bool) {
 	return u, ok
 }
 
+// readChunk is how many units Read copies out of a segment at a time.
+const readChunk = 64
+
 // Read calls fn for units from queueOffset on, in order, until fn returns
 // false or the queue ends. Blank units are skipped.
+//
+// fn runs without any lock of the queue held: units are copied out of the
+// segment a chunk at a time first. A reader calls fn to read the commit
+// log, whose segment lock the dispatcher holds while it writes here (and
+// may roll a segment, which takes this queue's lock exclusively); holding
+// this queue's read lock across fn would close that cycle.
 func (q *Queue) Read(queueOffset int64, fn func(queueOffset int64, u Unit) bool) {
 	max := q.MaxOffset()
 	if queueOffset < q.MinOffset() {
 		queueOffset = q.MinOffset()
 	}
+	var buf [readChunk]Unit
 	for queueOffset < max {
 		pos := queueOffset * UnitSize
-		more := true
-		found := q.segs.View(pos, func(f *segment.File) {
+		n := 0
+		q.segs.View(pos, func(f *segment.File) {
 			data := f.Data()
 			w := f.Wrote()
-			for rel := int(pos - f.Base()); rel+UnitSize <= w && queueOffset < max; rel += UnitSize {
-				u, _ := DecodeUnit(data[rel:])
-				if !u.Blank() && !fn(queueOffset, u) {
-					more = false
-					return
-				}
-				queueOffset++
-			}
-			if queueOffset < max && int64(w) < int64(f.Size()) {
-				more = false // not yet written further
+			for rel := int(pos - f.Base()); n < len(buf) && rel+UnitSize <= w && queueOffset+int64(n) < max; rel += UnitSize {
+				buf[n], _ = DecodeUnit(data[rel:])
+				n++
 			}
 		})
-		if !found || !more {
-			return
+		if n == 0 {
+			return // no segment holds it, or not yet written
+		}
+		for _, u := range buf[:n] {
+			if !u.Blank() && !fn(queueOffset, u) {
+				return
+			}
+			queueOffset++
 		}
 	}
 }
@@ -352,6 +369,8 @@ func (q *Queue) Read(queueOffset int64, fn func(queueOffset int64, u Unit) bool)
 // before it stay, as in RocketMQ. The dropped units are zeroed durably, so
 // no later recovery sees them again. Dispatcher only.
 func (q *Queue) TruncateFrom(commitLogOffset int64) error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	max := q.MaxOffset()
 	cut := q.firstAtOrAfter(commitLogOffset, max)
 	if cut == max {
@@ -416,8 +435,10 @@ func (q *Queue) firstAtOrAfter(commitLogOffset, max int64) int64 {
 // at or below commitLogOffset (the commit log's new minimum after
 // retention); a segment of blank units only goes too. It keeps the newest
 // segment. It returns the number of segments removed. One goroutine at a
-// time; it may run concurrently with Put and readers.
+// time; it may run concurrently with Put and readers, and waits for Sync.
 func (q *Queue) DeleteBefore(commitLogOffset int64) (int, error) {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	n := 0
 	for {
 		segs := q.segs.Segments()
@@ -458,8 +479,11 @@ func (q *Queue) DeleteBefore(commitLogOffset int64) (int, error) {
 	return n, nil
 }
 
-// Sync makes all written units durable.
+// Sync makes all written units durable: every unit Put before Sync was
+// called. It may run concurrently with Put and readers; it never blocks Put.
 func (q *Queue) Sync() error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	if _, err := q.segs.Sync(); err != nil {
 		return fmt.Errorf("consumequeue: %s-%d: %w", q.Topic, q.QueueID, err)
 	}
@@ -473,9 +497,15 @@ func (q *Queue) Dirty() bool {
 }
 
 // Close closes the queue's segments.
-func (q *Queue) Close() error { return q.segs.Close() }
+func (q *Queue) Close() error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
+	return q.segs.Close()
+}
 
 // Remove closes the queue and deletes its files.
 func (q *Queue) Remove() error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	return q.segs.Reset()
 }

@@ -60,10 +60,13 @@ type Index struct {
 	opts Options // with defaults
 	size int64
 	now  func() time.Time
+	// syncBesidePut: the file system's Sync reads no mapped memory (the
+	// OS), so the newest file can be synced while Put writes into it.
+	syncBesidePut bool
 
-	// syncMu is held by Sync for its whole run, and by the calls that
-	// change or close files other than the newest (Truncate,
-	// DeleteBefore, Close), so Sync can fsync sealed files without mu.
+	// syncMu is held by Sync for its whole run, and by the calls other
+	// than Put that change or close files (Truncate, DeleteBefore, Close),
+	// so Sync can fsync files without mu.
 	// Lock order: syncMu, then mu.
 	syncMu sync.Mutex
 	// mu guards files, closed, and the bytes and headers of the files:
@@ -110,6 +113,8 @@ func Open(fs vfs.FS, dir string, opts Options) (*Index, error) {
 		opts: opts,
 		size: FileSize(opts.SlotCount, opts.MaxEntries),
 		now:  time.Now,
+
+		syncBesidePut: fs == vfs.Default,
 	}
 	removed := false
 	for _, name := range names {
@@ -339,9 +344,15 @@ func (ix *Index) EndPhyOffset() int64 {
 }
 
 // Sync makes every change to the files durable (fdatasync of each file
-// written since its last sync). Sealed files are synced without blocking
-// Put; the newest is synced under the read lock, so Put waits for it.
-// Sync may be called from any goroutine.
+// written since its last sync): every entry Put before Sync was called.
+// Sync may be called from any goroutine, concurrently with Put.
+//
+// Sealed files are synced without blocking Put. So is the newest one on the
+// operating system's file system: Put may keep writing into its mapping,
+// since fdatasync reads no Go memory and makes durable at least what was
+// written before it started. Other file systems (the in-memory one of the
+// tests) copy the mapping on a sync, so there the newest file is synced
+// under the read lock and Put waits for it.
 func (ix *Index) Sync() error {
 	ix.syncMu.Lock()
 	defer ix.syncMu.Unlock()
@@ -352,13 +363,13 @@ func (ix *Index) Sync() error {
 	}
 	files := slices.Clone(ix.files)
 	var err error
-	if n := len(files); n > 0 {
+	if n := len(files); n > 0 && !ix.syncBesidePut {
 		err = files[n-1].sync()
 		files = files[:n-1]
 	}
 	ix.mu.RUnlock()
-	// Put writes only the newest file; whatever could change or close the
-	// others waits for syncMu.
+	// Whatever could change or close the files waits for syncMu; Put only
+	// writes the newest and may add files after these.
 	for _, f := range files {
 		err = errors.Join(err, f.sync())
 	}
