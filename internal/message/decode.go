@@ -3,7 +3,9 @@ package message
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
+	"sync/atomic"
 )
 
 // reader is a sticky-error big-endian reader over a byte slice: after the
@@ -166,6 +168,28 @@ func Decode(b []byte, checkCRC bool) (Message, int, error) {
 	if propLen == 0 {
 		m.Properties = nil
 	}
-	m.Topic = string(topic)
+	m.Topic = internTopic(topic)
 	return m, size, nil
+}
+
+// Decoded topic names are shared through a small cache: records mostly
+// carry a topic seen just before, and its string saves an allocation per
+// decode. A miss caches the name only now and then, so that many topics
+// taking turns do not cost a second allocation each time.
+var (
+	topicSeed   = maphash.MakeSeed()
+	topicCache  [64]atomic.Pointer[string]
+	topicMisses atomic.Uint32
+)
+
+func internTopic(b []byte) string {
+	slot := &topicCache[maphash.Bytes(topicSeed, b)%uint64(len(topicCache))]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	if topicMisses.Add(1)%8 == 1 {
+		slot.Store(&s)
+	}
+	return s
 }
