@@ -3,7 +3,8 @@
 //
 // # Data path
 //
-// Put appends on the caller's goroutine, one put at a time (appendMu): it
+// Put appends on the caller's goroutine, one at a time (a combiner: the put
+// that finds none appending appends for all queued puts, put.go): it
 // assigns the queue offset and store timestamp and encodes the record
 // straight into the mapped segment (a memory copy, no system call). No
 // appender goroutine: a hand-off and its answer would cost two wake-ups per

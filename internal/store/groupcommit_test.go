@@ -77,3 +77,59 @@ func TestGroupCommitFailureAnswersEveryWaiter(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentPutsGetDistinctOffsets: puts from many goroutines (served
+// by whichever of them is combining) each get their own commit-log offset,
+// and every queue's offsets run 0, 1, 2, … with no gap and no repeat.
+func TestConcurrentPutsGetDistinctOffsets(t *testing.T) {
+	s := openStore(t, testOptions(t, vfs.NewMem()))
+	defer s.Close()
+	const producers, each = 16, 300
+	type got struct {
+		q   int32
+		off int64
+		phy int64
+	}
+	results := make(chan got, producers*each)
+	var wg sync.WaitGroup
+	for w := range producers {
+		wg.Go(func() {
+			for i := range each {
+				q := int32((w + i) % 4)
+				r, err := s.Put(context.Background(), newMsg("CP", q, w*1000+i, nil))
+				if err != nil {
+					t.Errorf("put: %v", err)
+					return
+				}
+				results <- got{q, r.QueueOffset, r.PhysicalOffset}
+			}
+		})
+	}
+	wg.Wait()
+	close(results)
+	phys := map[int64]bool{}
+	offs := map[int32]map[int64]bool{}
+	for r := range results {
+		if phys[r.phy] {
+			t.Fatalf("commit-log offset %d given twice", r.phy)
+		}
+		phys[r.phy] = true
+		if offs[r.q] == nil {
+			offs[r.q] = map[int64]bool{}
+		}
+		if offs[r.q][r.off] {
+			t.Fatalf("queue %d offset %d given twice", r.q, r.off)
+		}
+		offs[r.q][r.off] = true
+	}
+	for q, m := range offs {
+		for i := range int64(len(m)) {
+			if !m[i] {
+				t.Fatalf("queue %d: offset %d missing of %d", q, i, len(m))
+			}
+		}
+	}
+	if len(phys) != producers*each {
+		t.Fatalf("%d puts answered, want %d", len(phys), producers*each)
+	}
+}

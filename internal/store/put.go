@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,13 +66,16 @@ func (s *Store) put(ctx context.Context, msgs []*message.Message) ([]PutResult, 
 		s.sendMu.RUnlock()
 		return nil, ErrClosed
 	}
-	s.appendMu.Lock()
-	results, end, err := s.appendMsgs(msgs, results)
-	s.appendMu.Unlock()
+	req := s.app.pool.Get().(*appendReq)
+	req.msgs, req.results = msgs, results
+	s.app.qmu.Lock()
+	s.app.queue = append(s.app.queue, req)
+	s.app.qmu.Unlock()
+	s.appendCombined(req)
 	s.sendMu.RUnlock()
-	if len(results) > 0 {
-		s.wake(s.dispatchWake)
-	}
+	results, end, err := req.results, req.end, req.err
+	*req = appendReq{done: req.done}
+	s.app.pool.Put(req)
 	if err != nil || !wait {
 		return results, err
 	}
@@ -114,13 +118,76 @@ func (s *Store) writable() error {
 	return nil
 }
 
+// combiner makes the commit log's writer one goroutine at a time without a
+// goroutine of its own. A put queues its request and, if no put is
+// appending, becomes the combiner: it appends every queued request, its
+// own and those queued meanwhile, wakes their owners, and looks again after
+// letting go. A put that finds a combiner at work sleeps until served. A
+// lone producer thus appends on its own goroutine with no hand-off (an
+// appender goroutine would cost two wake-ups per message, more than the
+// copy into the mapped segment), and concurrent producers never queue up
+// behind a lock holder that waits to be scheduled: the combiner runs
+// through the whole queue.
+type combiner struct {
+	mu    sync.Mutex // held by the combiner; guards queueOffsets and spare
+	qmu   sync.Mutex // guards queue
+	queue []*appendReq
+	spare []*appendReq
+	pool  sync.Pool // of *appendReq
+}
+
+type appendReq struct {
+	msgs    []*message.Message
+	results []PutResult
+	end     int64
+	err     error
+	done    chan struct{} // the combiner served it (capacity 1)
+}
+
+// appendCombined returns once self, already queued, is appended.
+func (s *Store) appendCombined(self *appendReq) {
+	c := &s.app
+	served := false
+	for c.mu.TryLock() {
+		for {
+			c.qmu.Lock()
+			batch := c.queue
+			c.queue = c.spare[:0]
+			c.qmu.Unlock()
+			if len(batch) == 0 {
+				c.spare = batch
+				break
+			}
+			for i, r := range batch {
+				r.results, r.end, r.err = s.appendMsgs(r.msgs, r.results)
+				if r == self {
+					served = true
+				} else {
+					r.done <- struct{}{}
+				}
+				batch[i] = nil
+			}
+			c.spare = batch[:0]
+			s.wake(s.dispatchWake)
+		}
+		c.mu.Unlock()
+		// A put that queued after the last look and found the lock held
+		// is waiting for us: look again now that it is free.
+		c.qmu.Lock()
+		more := len(c.queue) > 0
+		c.qmu.Unlock()
+		if !more {
+			break
+		}
+	}
+	if !served {
+		<-self.done
+	}
+}
+
 // appendMsgs appends msgs to the commit log as consecutive records and
 // returns their results and the commit-log end of the last one; on a failure
-// it stops there, returning what was stored before it. The caller holds
-// appendMu: the commit log has one writer at a time, and queueOffsets is
-// guarded by it. A put appends on its own goroutine rather than handing the
-// message to an appender goroutine: a hand-off and the answer back cost two
-// wake-ups per message, more than the copy into the mapped segment.
+// it stops there, returning what was stored before it. Combiner only.
 func (s *Store) appendMsgs(msgs []*message.Message, results []PutResult) ([]PutResult, int64, error) {
 	if err := s.writable(); err != nil {
 		return results, 0, err

@@ -63,9 +63,8 @@ type Store struct {
 	sendMu   sync.RWMutex
 	stopping bool // guarded by sendMu; no new puts
 
-	// appendMu makes the commit log's writer one put at a time.
-	appendMu     sync.Mutex
-	queueOffsets map[queueKey]int64 // guarded by appendMu after recovery
+	app          combiner           // the commit log's one writer at a time (put.go)
+	queueOffsets map[queueKey]int64 // guarded by app.mu after recovery
 
 	// Group commit (put.go): one sync at a time, led by a waiting put or
 	// the flusher; the fields are guarded by syncMu.
@@ -119,6 +118,7 @@ func Open(opts Options) (*Store, error) {
 		dispatchWake: make(chan struct{}, 1),
 		gatherSig:    make(chan struct{}, 1),
 	}
+	s.app.pool.New = func() any { return &appendReq{done: make(chan struct{}, 1)} }
 	if err := s.fs.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: mkdir %s: %w", opts.Dir, err)
 	}
