@@ -149,6 +149,7 @@ func (s *Store) appendCombined(self *appendReq) {
 	c := &s.app
 	served := false
 	for c.mu.TryLock() {
+		appended := false
 		for {
 			c.qmu.Lock()
 			batch := c.queue
@@ -168,9 +169,14 @@ func (s *Store) appendCombined(self *appendReq) {
 				batch[i] = nil
 			}
 			c.spare = batch[:0]
-			s.wake(s.dispatchWake)
+			appended = true
 		}
 		c.mu.Unlock()
+		// Dispatched after letting go, so the next combiner may append
+		// meanwhile.
+		if appended && !s.dispatchInline() {
+			s.wake(s.dispatchWake)
+		}
 		// A put that queued after the last look and found the lock held
 		// is waiting for us: look again now that it is free.
 		c.qmu.Lock()

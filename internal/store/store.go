@@ -84,6 +84,7 @@ type Store struct {
 	gatherTimer   *time.Timer
 
 	dispatchWake chan struct{}
+	dispatchMu   sync.Mutex   // held while dispatching (dispatcher or an appending put)
 	dispatched   atomic.Int64 // commit-log offset dispatched up to
 	flushed      atomic.Int64 // commit-log offset known durable
 	lastStoreTS  atomic.Int64 // store time of the last appended record
