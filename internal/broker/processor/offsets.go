@@ -45,7 +45,7 @@ func (p *Processor) updateConsumerOffset(_ context.Context, _ *remoting.Conn, re
 		return resp(req, protocol.TopicNotExist, "topic not exist: "+topic)
 	}
 	p.Offsets.Commit(group, topic, qid, off)
-	return success(req)
+	return quickSuccess(req)
 }
 
 func (p *Processor) queueArgs(req *protocol.Command) (string, int32, error) {

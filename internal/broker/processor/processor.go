@@ -170,7 +170,6 @@ func (p *Processor) Register(srv *remoting.Server) {
 	}
 	for code, h := range map[int32]remoting.Handler{
 		protocol.QueryConsumerOffset:           p.queryConsumerOffset,
-		protocol.UpdateConsumerOffset:          p.updateConsumerOffset,
 		protocol.GetMaxOffset:                  p.getMaxOffset,
 		protocol.GetMinOffset:                  p.getMinOffset,
 		protocol.SearchOffsetByTimestamp:       p.searchOffsetByTimestamp,
@@ -194,6 +193,10 @@ func (p *Processor) Register(srv *remoting.Server) {
 	} {
 		srv.Handle(code, admin, h)
 	}
+	// A consumer commits offsets as often as every message (one-way), and
+	// the commit is a map update: run it on the read goroutine when nothing
+	// waits. It keeps only strings of the request.
+	srv.HandleQuick(protocol.UpdateConsumerOffset, admin, p.updateConsumerOffset)
 }
 
 // Run runs the long-polling service and expires silent clients until ctx
