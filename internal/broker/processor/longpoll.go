@@ -27,18 +27,31 @@ type queueRef struct {
 // LongPoll parks pulls that found nothing and answers them as soon as a
 // message arrives in their queue (Notify, called by the store's
 // dispatcher) or when their suspend time runs out.
+//
+// No arrival is lost between a pull finding nothing and its parking: a
+// first pass checks the queue again once parked (pull.go), and a queue
+// whose parked pulls are being re-run takes note of arrivals meanwhile
+// (rechecking), so they are re-run once more.
 type LongPoll struct {
 	mu      sync.Mutex
 	held    map[queueRef][]*heldPull
 	arrived map[queueRef]bool
-	wake    chan struct{}
-	rerun   func(h *heldPull, expired bool) *protocol.Command
+	// rechecking counts, per queue, the re-runs in progress (taken out of
+	// held); Notify marks such a queue arrived too.
+	rechecking map[queueRef]int
+	spare      map[queueRef]bool // the other arrived map, reused
+	wake       chan struct{}
+	rerun      func(h *heldPull, expired bool) *protocol.Command
 }
 
 // NewLongPoll returns an idle long-polling service; the Processor attaches
 // itself to it.
 func NewLongPoll() *LongPoll {
-	return &LongPoll{held: make(map[queueRef][]*heldPull), arrived: make(map[queueRef]bool), wake: make(chan struct{}, 1)}
+	return &LongPoll{
+		held: make(map[queueRef][]*heldPull), arrived: make(map[queueRef]bool),
+		rechecking: make(map[queueRef]int), spare: make(map[queueRef]bool),
+		wake: make(chan struct{}, 1),
+	}
 }
 
 func (lp *LongPoll) hold(h *heldPull) {
@@ -53,7 +66,7 @@ func (lp *LongPoll) hold(h *heldPull) {
 func (lp *LongPoll) Notify(topic string, queueID int32, queueOffset int64) {
 	k := queueRef{topic, queueID}
 	lp.mu.Lock()
-	if len(lp.held[k]) == 0 {
+	if len(lp.held[k]) == 0 && lp.rechecking[k] == 0 {
 		lp.mu.Unlock()
 		return
 	}
@@ -78,22 +91,34 @@ func (lp *LongPoll) Run(ctx context.Context) {
 		case <-lp.wake:
 			lp.mu.Lock()
 			keys := lp.arrived
-			lp.arrived = make(map[queueRef]bool)
+			lp.arrived, lp.spare = lp.spare, nil
 			lp.mu.Unlock()
 			for k := range keys {
 				lp.recheck(k, time.Now())
 			}
+			clear(keys)
+			lp.mu.Lock()
+			lp.spare = keys
+			lp.mu.Unlock()
 		case now := <-t.C:
 			lp.flush(func(h *heldPull) bool { return !now.Before(h.deadline) })
 		}
 	}
 }
 
-// recheck re-runs every pull parked on k.
+// recheck re-runs every pull parked on k. A message that arrives while
+// they are out of held marks k arrived again (rechecking), so a pull that
+// has just found nothing is re-run once more rather than left waiting for
+// the next arrival.
 func (lp *LongPoll) recheck(k queueRef, now time.Time) {
 	lp.mu.Lock()
 	hs := lp.held[k]
+	if len(hs) == 0 {
+		lp.mu.Unlock()
+		return
+	}
 	delete(lp.held, k)
+	lp.rechecking[k]++
 	lp.mu.Unlock()
 	var keep []*heldPull
 	for _, h := range hs {
@@ -101,11 +126,14 @@ func (lp *LongPoll) recheck(k queueRef, now time.Time) {
 			keep = append(keep, h)
 		}
 	}
+	lp.mu.Lock()
 	if len(keep) > 0 {
-		lp.mu.Lock()
 		lp.held[k] = append(lp.held[k], keep...)
-		lp.mu.Unlock()
 	}
+	if lp.rechecking[k]--; lp.rechecking[k] == 0 {
+		delete(lp.rechecking, k)
+	}
+	lp.mu.Unlock()
 }
 
 // flush answers the parked pulls for which due is true (expired ones).

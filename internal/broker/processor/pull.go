@@ -188,6 +188,12 @@ func (p *Processor) doPull(conn *remoting.Conn, req *protocol.Command, firstPass
 			conn: conn, req: req, topic: h.topic, queueID: h.queueID,
 			offset: h.queueOffset, deadline: time.Now().Add(hold),
 		})
+		// A message dispatched after GetMessages found nothing and before
+		// the pull was parked notified nobody: look again now that it is
+		// (the dispatcher writes the unit before it notifies).
+		if p.Store.MaxOffset(h.topic, h.queueID) > h.queueOffset {
+			p.LongPoll.Notify(h.topic, h.queueID, h.queueOffset)
+		}
 		return nil
 	}
 	return r
