@@ -243,7 +243,7 @@ if [ "${SKIP_W7:-0}" != "1" ]; then
 fi
 stop_all
 
-# ---------- phase 2: backlog (W3 fill, W6a, W3, W3b), fresh servers ----------
+# ---------- phase 2: backlog (W3 fill, W6a, W3, W3b; Quiver also W3:pop), fresh servers ----------
 if [ "${SKIP_W3:-0}" != "1" ]; then
   for r in $(seq 1 "$REPS_W3"); do
     say "backlog $r of $REPS_W3: $W3_MSGS x 1 KiB"

@@ -162,7 +162,10 @@ func newBenchWorkloadCmd() *cobra.Command {
 			"broker started with `quiver serve --sync-flush`.\n" +
 			"W3 fills 1,000,000 messages (W2p method) and drains them twice with PULL batch 32:\n" +
 			"W3 acknowledges each message (one-way UPDATE_CONSUMER_OFFSET), W3b commits every\n" +
-			"100 messages (no POP in remoting yet).\n" +
+			"100 messages; W3 then drains them a third time with POP (result W3:pop): POP_MESSAGE\n" +
+			"batch 32 from all queues, at most 1,000 messages unacknowledged, one request/response\n" +
+			"ACK_MESSAGE per message, checking that each message arrived once and all were acked.\n" +
+			"Results of W3: W3:fill [W6a] W3b [W6a:after-drain] W3:pop W3 (the headline, PULL).\n" +
 			"W6a (and W3, W6b, W8 with --broker-pid) report broker VmRSS, RssAnon, RssFile from /proc.\n" +
 			"W6b creates 10,000 topics of 4 queues and sends 1,000,000 messages round-robin over them.\n" +
 			"W7 runs W1 and W2p over Remoting and through the gRPC proxy (--proxy; one\n" +

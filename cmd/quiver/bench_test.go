@@ -21,6 +21,7 @@ func TestBenchJSONLastLineHasTheFields(t *testing.T) {
 		{"bench", "produce", "--count", "300", "--window", "4"},
 		{"bench", "e2e", "--count", "300", "--rate", "3000", "--window", "8"},
 		{"bench", "workload", "W2p", "--count", "300"},
+		{"bench", "workload", "W3", "--count", "300"},
 	} {
 		var out, errb bytes.Buffer
 		root := newRootCmd(&out)
@@ -41,6 +42,20 @@ func TestBenchJSONLastLineHasTheFields(t *testing.T) {
 		}
 		if m["msgs"].(float64) != 300 {
 			t.Errorf("%v: msgs = %v, want 300", args, m["msgs"])
+		}
+		if args[2] != "W3" {
+			continue
+		}
+		// W3's results: W3:fill W3b W3:pop W3.
+		if len(lines) != 4 || m["workload"] != "W3" {
+			t.Fatalf("W3 printed %d lines, the last %v:\n%s", len(lines), m["workload"], out.String())
+		}
+		var p map[string]any
+		if err := json.Unmarshal([]byte(lines[2]), &p); err != nil {
+			t.Fatal(err)
+		}
+		if p["workload"] != "W3:pop" || p["msgs"] != 300.0 || p["committed"] != 300.0 || p["missing"] != 0.0 || p["duplicates"] != 0.0 || p["errors"] != 0.0 || p["batch"] != 32.0 {
+			t.Errorf("W3:pop line: %s", lines[2])
 		}
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quiver-mq/quiver/internal/broker"
+	"github.com/quiver-mq/quiver/internal/message"
+	"github.com/quiver-mq/quiver/internal/protocol"
+	"github.com/quiver-mq/quiver/internal/remoting"
 	"github.com/quiver-mq/quiver/server"
 )
 
@@ -114,16 +118,19 @@ func TestWorkloadsSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 3 || rs[0].Workload != "W3:fill" || rs[1].Workload != "W3b" || rs[2].Workload != "W3" {
+	if len(rs) != 4 || rs[0].Workload != "W3:fill" || rs[1].Workload != "W3b" || rs[2].Workload != "W3:pop" || rs[3].Workload != "W3" {
 		t.Fatalf("W3 results %+v", rs)
 	}
 	for _, r := range rs {
-		if r.Msgs != 500 {
-			t.Fatalf("%s: %d msgs, want 500", r.Workload, r.Msgs)
+		if r.Msgs != 500 || r.Errors != 0 {
+			t.Fatalf("%s: %d msgs, %d errors, want 500 and none", r.Workload, r.Msgs, r.Errors)
 		}
 	}
-	if *rs[2].Committed != 500 || *rs[1].Committed != 500 {
-		t.Fatalf("committed %d / %d, want 500", *rs[2].Committed, *rs[1].Committed)
+	if *rs[3].Committed != 500 || *rs[1].Committed != 500 || *rs[2].Committed != 500 {
+		t.Fatalf("committed %d / %d / %d, want 500", *rs[3].Committed, *rs[1].Committed, *rs[2].Committed)
+	}
+	if pr := rs[2]; pr.Batch != PopBatch || pr.Missing == nil || *pr.Missing != 0 || pr.Duplicates == nil || *pr.Duplicates != 0 || pr.P50Us <= 0 {
+		t.Fatalf("W3:pop: %s", pr.Summary())
 	}
 	if _, err := Workload(ctx, "W7", o); err == nil || !strings.Contains(err.Error(), "--proxy") {
 		t.Fatalf("W7 without a proxy address: %v", err)
@@ -460,5 +467,79 @@ func TestUniqKeysLookLikeRocketMQClientIDs(t *testing.T) {
 			t.Fatalf("property %q: not UNIQ_KEY=<32 upper-case hex digits, unique>", p)
 		}
 		seen[id] = true
+	}
+}
+
+// TestPopConsumeCountsWhatItMisses: a pop drain receives and acknowledges
+// every message once; a second drain of the same backlog by another
+// consumer group, after 32 messages were popped by someone else of that
+// group and never acknowledged, reports those 32 as missing and the
+// consume offset held back by them, as errors.
+func TestPopConsumeCountsWhatItMisses(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := DefaultConfig()
+	c.Namesrv, c.Topic, c.Name, c.Count, c.Window = s.NamesrvAddr(), FreshTopic("p"), "fill", 300, 16
+	tgt, err := Prepare(ctx, c.Namesrv, c.Topic, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Produce(ctx, c, tgt); err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(s, c.Topic, 8, 300); n != 300 {
+		t.Fatalf("stored %d of 300", n)
+	}
+	pc := c
+	pc.Name, pc.Group = "W3:pop", FreshTopic("g")
+	r, err := PopConsume(ctx, pc, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Msgs != 300 || r.Errors != 0 || deref(r.Committed) != 300 || deref(r.Missing) != 0 || r.Duplicates == nil || *r.Duplicates != 0 {
+		t.Fatalf("pop drain: %s", r.Summary())
+	}
+
+	pc.Group, pc.Duration = FreshTopic("g"), time.Second
+	cl := remoting.NewClient(remoting.ClientOptions{})
+	defer cl.Close()
+	conn, err := cl.Conn(ctx, tgt.Queues[0].Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := popRequest(pc.Group, tgt.Topic)
+	req.ExtFields["bornTime"] = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	resp, err := expect(protocol.PopMessage, protocol.Success)(conn.Invoke(ctx, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var taken int64
+	for b := resp.Body; len(b) > 0; taken++ {
+		_, n, err := message.Decode(b, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = b[n:]
+	}
+	r, err = PopConsume(ctx, pc, tgt)
+	if err == nil || deref(r.Missing) != taken || r.Msgs != 300-taken || r.Errors < taken+1 || deref(r.Committed) >= 300 {
+		t.Fatalf("a drain missing %d messages: %s; err %v", taken, r.Summary(), err)
+	}
+}
+
+func TestPopReceivedBits(t *testing.T) {
+	p := &popper{seen: map[Queue][]uint64{}, rec: &recorder{}}
+	q := Queue{Addr: "a", ID: 1}
+	for _, off := range []int64{0, 1, 63, 64, 200, 1, 64} {
+		p.mark(q, off)
+	}
+	if p.distinct.Load() != 5 || p.dups != 2 {
+		t.Fatalf("distinct %d, duplicates %d; want 5, 2", p.distinct.Load(), p.dups)
+	}
+	for _, c := range []struct{ max, want int64 }{{0, 0}, {1, 1}, {2, 2}, {64, 3}, {65, 4}, {200, 4}, {201, 5}, {1000, 5}} {
+		if got := received(p.seen[q], c.max); got != c.want {
+			t.Errorf("received below %d: %d, want %d", c.max, got, c.want)
+		}
 	}
 }

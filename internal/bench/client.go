@@ -59,6 +59,8 @@ func expect(req int32, codes ...int32) func(*protocol.Command, error) (*protocol
 type Queue struct {
 	Addr string
 	ID   int32
+	// Broker is the broker's name (pop receipt handles carry it).
+	Broker string
 }
 
 // Target is a topic ready for a run: its queues, in route order.
@@ -126,7 +128,7 @@ func Route(ctx context.Context, cl *remoting.Client, namesrv, topic string) ([]Q
 			continue
 		}
 		for i := range qd.WriteQueueNums {
-			qs = append(qs, Queue{Addr: a, ID: i})
+			qs = append(qs, Queue{Addr: a, ID: i, Broker: qd.BrokerName})
 		}
 	}
 	if len(qs) == 0 {

@@ -1,14 +1,15 @@
 // Package bench is the load generator behind `quiver bench`: a lean
 // Remoting client (route lookup through the name server, SEND_MESSAGE_V2 to
 // queues round-robin, PULL_MESSAGE with long polling, UPDATE_CONSUMER_OFFSET
-// for acks), runners for produce, consume and end-to-end latency, the
+// for acks; POP_MESSAGE and ACK_MESSAGE for W3:pop), runners for produce, consume and end-to-end latency, the
 // workloads of ../shared/perf/WORKLOADS.md, a log-linear latency Histogram,
 // and the side-by-side report that sets Quiver's results against NATS
 // JetStream's (jsbench's RESULT lines).
 //
 // It sits at the cmd rank (tooling): it uses internal/remoting,
-// internal/protocol, internal/message and internal/namesrv/routes, and
-// nothing imports it but cmd/quiver.
+// internal/protocol, internal/message, internal/namesrv/routes and, for
+// the receipt-handle format, internal/pop, and nothing imports it but
+// cmd/quiver.
 //
 // # gRPC
 //
@@ -46,14 +47,23 @@
 //
 // The consumer pulls each queue over one connection, the next PULL sent as
 // soon as the last is answered while another goroutine consumes that batch,
-// batch 32 (what RocketMQ clients ask for; Quiver's remoting has no POP
-// yet), so with 8 queues at most 768 messages are unacknowledged. W3
+// batch 32 (what RocketMQ clients ask for), so with 8 queues at most 768
+// messages are unacknowledged. W3
 // acknowledges every message on its own with a one-way
 // UPDATE_CONSUMER_OFFSET of its queue offset + 1 (JetStream's per-message
 // Ack is one message to the server as well); W3b commits a queue's offset
 // once at least 100 of its messages were consumed; others commit after each
 // batch. The last commit of each queue waits for the broker, and the run
 // checks that the committed offsets add up to what was consumed.
+//
+// The pop consumer (PopConsume, W3's extra result W3:pop) has the same
+// shape: one connection, per queue a POP_MESSAGE of 32 (the broker's
+// most) in flight, answers consumed by one goroutine, which sends an
+// ACK_MESSAGE per message (request/response, pipelined); a window of
+// 1,000 messages popped and not yet acknowledged holds back the next pop.
+// It counts every queue offset received (missing and duplicate messages
+// are errors) and checks at the end that a pop finds nothing and the
+// group's consume offsets reached the queues' max offsets.
 //
 // # Many topics and timers
 //

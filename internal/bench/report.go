@@ -56,6 +56,11 @@ func Rows() []Row {
 		{"W3:fill", "msg/s", "msgs_per_sec", "W3:fill-backlog", "rate", false, 0},
 		{"W3", "msg/s", "msgs_per_sec", "W3:consume-backlog:ack-each", "rate", false, 1.5},
 		{"W3b", "msg/s", "msgs_per_sec", "W3b:consume-backlog:cumulative-ack", "rate", false, 0},
+		// W3 again with POP and a request/response ACK_MESSAGE per message
+		// (WORKLOADS.md's own method for W3), against the same JetStream
+		// run; PULL's W3 stays the row with the goal.
+		{"W3:pop", "msg/s", "msgs_per_sec", "W3:consume-backlog:ack-each", "rate", false, 0},
+		{"W3:pop", "ack p99 µs", "p99_us", "", "", true, 0},
 		{"W4", "e2e p50 µs", "p50_us", "W4:e2e-latency:5000msg/s", "p50_us", true, 0},
 		{"W4", "e2e p99 µs", "p99_us", "W4:e2e-latency:5000msg/s", "p99_us", true, 0.5},
 		{"W4", "e2e p99.9 µs", "p999_us", "W4:e2e-latency:5000msg/s", "p999_us", true, 0},

@@ -161,3 +161,36 @@ func TestReportShowsW7VariantsAndRatios(t *testing.T) {
 		t.Fatalf("markdown lacks the W7 ratio row:\n%s", md.String())
 	}
 }
+
+func TestReportShowsW3PopBesideW3(t *testing.T) {
+	q := `{"workload":"W3b","msgs_per_sec":90000}
+{"workload":"W3:pop","msgs_per_sec":40000,"p99_us":900}
+{"workload":"W3","msgs_per_sec":60000}
+`
+	js := "RESULT label=W3:consume-backlog:ack-each:1KiB:default workload=consume rate=50000\n"
+	qr, err := ParseQuiverRuns(strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jr, err := ParseJetStreamRuns(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := Compare(Rows(), append(qr, jr...))
+	if c := find(cs, "W3", "msg/s"); c == nil || c.Quiver.Median != 60000 || c.Ratio != 1.2 || c.Goal != 1.5 {
+		t.Fatalf("W3 row: %+v", c)
+	}
+	if c := find(cs, "W3:pop", "msg/s"); c == nil || c.Quiver.Median != 40000 || c.Ratio != 0.8 || c.Goal != 0 {
+		t.Fatalf("W3:pop row: %+v", c)
+	}
+	if c := find(cs, "W3:pop", "ack p99 µs"); c == nil || c.Quiver.Median != 900 || c.JetStream != nil {
+		t.Fatalf("W3:pop ack row: %+v", c)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, cs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| W3:pop | msg/s | 40000 | 50000 | 0.80 |") {
+		t.Fatalf("markdown lacks the W3:pop row:\n%s", md.String())
+	}
+}

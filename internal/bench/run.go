@@ -112,7 +112,8 @@ type Result struct {
 	// Topics created (W6b).
 	Topics *int64 `json:"topics,omitempty"`
 	// Timer messages (W8): how many arrived more than a millisecond before
-	// their delivery time, never arrived, or arrived more than once.
+	// their delivery time, never arrived, or arrived more than once; W3:pop
+	// sets Missing and Duplicates (queue offsets never or twice received).
 	Early      *int64 `json:"early,omitempty"`
 	Missing    *int64 `json:"missing,omitempty"`
 	Duplicates *int64 `json:"duplicates,omitempty"`
@@ -197,8 +198,11 @@ func (r *Result) Summary() string {
 	if r.Topics != nil {
 		s += fmt.Sprintf("; %d topics", *r.Topics)
 	}
-	if r.Early != nil {
+	switch {
+	case r.Early != nil:
 		s += fmt.Sprintf("; %d early, %d missing, %d duplicates", *r.Early, deref(r.Missing), deref(r.Duplicates))
+	case r.Missing != nil || r.Duplicates != nil:
+		s += fmt.Sprintf("; %d missing, %d duplicates", deref(r.Missing), deref(r.Duplicates))
 	}
 	if r.RSS != nil {
 		s += fmt.Sprintf("; broker RSS %.0f MiB (peak %.0f), anon %.0f MiB, file %.0f MiB", r.RSS.VmRSS, r.RSS.VmHWM, r.RSS.RssAnon, r.RSS.RssFile)

@@ -194,20 +194,30 @@ func Workload(ctx context.Context, name string, o WorkloadOptions) ([]Result, er
 
 // backlog runs W3, W3b and W6a: fill a fresh topic with the W2p method
 // (the W3:fill result), then drain it with PULL, batch 32 (the largest a
-// RocketMQ client asks for; our remoting has no POP yet), 8 queues pulled
-// at once over one connection, so at most 256 messages are unacknowledged.
-// The W3 drain acknowledges every message on its own: one one-way
+// RocketMQ client asks for), 8 queues pulled at once over one connection,
+// so at most 768 messages are unacknowledged (consumeRun). The W3 drain
+// acknowledges every message on its own: one one-way
 // UPDATE_CONSUMER_OFFSET per message, as JetStream's per-message Ack is one
 // message to the server. The W3b drain commits a queue's offset once at
 // least 100 of its messages were consumed since the last commit. Both
 // drains read the one backlog, each with a consumer group of its own, and
 // check at the end that the committed offsets add up to what was consumed.
 //
+// W3 then drains the same backlog a third time with POP (result
+// "W3:pop", PopConsume): POP_MESSAGE batch 32 (the most the broker
+// allows), one in flight per queue, at most PopMaxUnacked (1,000) messages
+// unacknowledged, one request/response ACK_MESSAGE per message, its own
+// consumer group; it checks that every message arrived exactly once and
+// that the consume offsets reach the max offsets. W3 stays the headline
+// (the JetStream comparison was made on the PULL drain); it runs after
+// the PULL drains and after the broker's RSS is read, so neither sees its
+// revive-topic writes.
+//
 // With a broker pid (required for W6a) the broker's RSS is read after the
-// fill plus 2 s idle (result "W6a") and after the drains
+// fill plus 2 s idle (result "W6a") and after the PULL drains
 // ("W6a:after-drain"). Results, the workload's headline last:
 //
-//	W3:  W3:fill [W6a] W3b [W6a:after-drain] W3
+//	W3:  W3:fill [W6a] W3b [W6a:after-drain] W3:pop W3
 //	W3b: W3b:fill W3b
 //	W6a: W6a:fill W3 W6a:after-drain W6a
 func backlog(ctx context.Context, name string, o WorkloadOptions) ([]Result, error) {
@@ -284,6 +294,17 @@ func backlog(ctx context.Context, name string, o WorkloadOptions) ([]Result, err
 	}
 	switch name {
 	case "W3":
+		c := o.base("W3:pop", int(fill.Msgs), 120*time.Second)
+		c.Topic, c.Count = tgt.Topic, int(fill.Msgs)
+		c.Group = FreshTopic("bench-w3-pop")
+		p, err := PopConsume(ctx, c, tgt)
+		if err == nil && p.Msgs != fill.Msgs {
+			err = fmt.Errorf("bench: W3:pop consumed %d of %d messages", p.Msgs, fill.Msgs)
+		}
+		out = append(out, p)
+		if err != nil {
+			return out, err
+		}
 		out = append(out, w3)
 	case "W6a":
 		out = append(out, afterFill)
