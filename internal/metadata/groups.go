@@ -174,8 +174,6 @@ func OpenGroups(fs vfs.FS, dir string, autoCreate bool) (*Groups, error) {
 			g.table[name] = c.clone()
 		}
 	}
-	g.write.Lock()
-	defer g.write.Unlock()
 	err = g.update(func(tab map[string]SubscriptionGroupConfig) bool {
 		changed := from != g.path // write a fresh file, or the backup we fell back to, at once
 		for _, name := range []string{GroupTools, GroupFilterServer, GroupSelfTest, GroupOnsHTTPProxy,
@@ -194,7 +192,7 @@ func OpenGroups(fs vfs.FS, dir string, autoCreate bool) (*Groups, error) {
 }
 
 // update runs fn on a copy of the table and persists and installs the
-// result if fn changed it. g.write must be held.
+// result if fn changed it (group-committed, see versioned).
 func (g *Groups) update(fn func(tab map[string]SubscriptionGroupConfig) (changed bool)) error {
 	return g.versioned.update(g.now(), func(tab map[string]SubscriptionGroupConfig, ver DataVersion) error {
 		data, err := jsonfile.Marshal(groupsFile{SubscriptionGroupTable: tab, ForbiddenTable: g.forbidden, DataVersion: ver})
@@ -230,8 +228,6 @@ func (g *Groups) Put(c SubscriptionGroupConfig) error {
 		return fmt.Errorf("%w: %s: retryMaxTimes %d is negative", ErrInvalidGroup, c.GroupName, c.RetryMaxTimes)
 	}
 	c = c.clone()
-	g.write.Lock()
-	defer g.write.Unlock()
 	return g.update(func(tab map[string]SubscriptionGroupConfig) bool {
 		tab[c.GroupName] = c
 		return true
@@ -268,8 +264,6 @@ func (g *Groups) Ensure(name string) (SubscriptionGroupConfig, error) {
 	if err := ValidateGroup(name); err != nil {
 		return SubscriptionGroupConfig{}, fmt.Errorf("%w: %w", ErrGroupNotExist, err)
 	}
-	g.write.Lock()
-	defer g.write.Unlock()
 	var out SubscriptionGroupConfig
 	err := g.update(func(tab map[string]SubscriptionGroupConfig) bool {
 		if c, ok := tab[name]; ok {

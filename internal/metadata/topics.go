@@ -112,8 +112,6 @@ func OpenTopics(fs vfs.FS, dir string, def TopicDefaults) (*Topics, error) {
 		t.system[tc.TopicName] = true
 	}
 
-	t.write.Lock()
-	defer t.write.Unlock()
 	err = t.update(func(tab map[string]TopicConfig) bool {
 		changed := from != t.path // write a fresh file, or the backup we fell back to, at once
 		for _, tc := range sys {
@@ -172,7 +170,7 @@ func (d TopicDefaults) systemTopics() []TopicConfig {
 }
 
 // update runs fn on a copy of the table and persists and installs the
-// result if fn changed it. t.write must be held.
+// result if fn changed it (group-committed, see versioned).
 func (t *Topics) update(fn func(tab map[string]TopicConfig) (changed bool)) error {
 	return t.versioned.update(t.def.Now(), func(tab map[string]TopicConfig, ver DataVersion) error {
 		data, err := jsonfile.Marshal(TopicConfigWrapper{TopicConfigTable: tab, DataVersion: ver})
@@ -248,8 +246,6 @@ func (t *Topics) Put(tc TopicConfig) error {
 		return err
 	}
 	tc = tc.clone()
-	t.write.Lock()
-	defer t.write.Unlock()
 	return t.update(func(tab map[string]TopicConfig) bool {
 		tab[tc.TopicName] = tc
 		return true
@@ -282,8 +278,6 @@ func (t *Topics) CreateIfAbsent(tc TopicConfig) (TopicConfig, bool, error) {
 		return TopicConfig{}, false, err
 	}
 	tc = tc.clone()
-	t.write.Lock()
-	defer t.write.Unlock()
 	var out TopicConfig
 	created := false
 	err := t.update(func(tab map[string]TopicConfig) bool {
@@ -321,8 +315,6 @@ func (t *Topics) CreateOnSend(topic string, queueNums int) (tc TopicConfig, crea
 	if err := ValidateTopic(topic); err != nil {
 		return TopicConfig{}, false, err
 	}
-	t.write.Lock()
-	defer t.write.Unlock()
 	err = t.update(func(tab map[string]TopicConfig) bool {
 		if cur, ok := tab[topic]; ok {
 			tc = cur
@@ -384,8 +376,6 @@ func (t *Topics) createBackTopic(name string, queueNums int, order bool) (tc Top
 	if cur, ok := t.Get(name); ok && cur.Order == order {
 		return cur, false, nil
 	}
-	t.write.Lock()
-	defer t.write.Unlock()
 	err = t.update(func(tab map[string]TopicConfig) bool {
 		if cur, ok := tab[name]; ok {
 			tc = cur

@@ -598,3 +598,63 @@ func TestTopicsConcurrent(t *testing.T) {
 		t.Errorf("after crash %v\nwant %v", names(tp2.All()), names(tp.All()))
 	}
 }
+
+// TestTopicsGroupCommit: changes queued while a file write is in progress
+// are applied and written together, in one write (one DataVersion step),
+// and every one of them is in the file afterwards; when that write fails,
+// every change of the group fails and none is installed.
+func TestTopicsGroupCommit(t *testing.T) {
+	mem := vfs.NewMem()
+	efs := vfs.Inject(mem, vfs.FailPath(func(p string) bool { return strings.HasSuffix(p, ".tmp") }, syscall.ENOSPC, vfs.OpWriteAt))
+	efs.Disable()
+	tp := openTopics(t, efs, defaults(true))
+	run := func(prefix string) []error {
+		const n = 32
+		tp.write.Lock() // a write in progress: the puts below queue up
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = tp.Put(NewTopicConfig(fmt.Sprintf("%s%02d", prefix, i))) })
+		}
+		for {
+			tp.qmu.Lock()
+			queued := len(tp.queue)
+			tp.qmu.Unlock()
+			if queued == n {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		tp.write.Unlock()
+		wg.Wait()
+		return errs
+	}
+	v := tp.DataVersion()
+	for i, err := range run("G") {
+		if err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+	}
+	if got := tp.DataVersion().Counter - v.Counter; got != 1 {
+		t.Fatalf("32 queued puts took %d writes, want 1", got)
+	}
+	reopened := openTopics(t, mem.CrashClone(), defaults(true))
+	for i := range 32 {
+		if _, ok := reopened.Get(fmt.Sprintf("G%02d", i)); !ok {
+			t.Fatalf("G%02d missing from the file", i)
+		}
+	}
+	efs.Enable()
+	v = tp.DataVersion()
+	for i, err := range run("F") {
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("put %d of a group whose write failed: %v", i, err)
+		}
+		if _, ok := tp.Get(fmt.Sprintf("F%02d", i)); ok {
+			t.Fatalf("F%02d installed after a failed write", i)
+		}
+	}
+	if tp.DataVersion() != v {
+		t.Fatal("DataVersion moved after a failed write")
+	}
+}
