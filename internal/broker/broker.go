@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -343,12 +344,20 @@ func (b *Broker) CommittedOffset(group, topic string, queueID int32) (int64, boo
 // putHook is the store put hook: a message with a delay level goes to
 // SCHEDULE_TOPIC_XXXX, a timer message to the timer wheel's topic.
 func (b *Broker) putHook(m *message.Message) error {
+	// Most messages carry neither a delay level (DELAY) nor a timer
+	// (TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS): two scans of the
+	// properties rule both out before any is parsed.
+	if !bytes.Contains(m.Properties, delayName) && !bytes.Contains(m.Properties, timerPrefix) {
+		return nil
+	}
 	if schedule.Redirect(m, b.levels) {
 		return nil
 	}
 	_, err := b.timers.Rules().Transform(m, b.now())
 	return err
 }
+
+var delayName, timerPrefix = []byte("DELAY"), []byte("TIMER_")
 
 // putHookLogged is putHook for committed transactions, which cannot refuse:
 // a timer the rules refuse is stored as an ordinary message.
