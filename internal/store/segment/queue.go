@@ -38,6 +38,11 @@ type Queue struct {
 	mu    sync.RWMutex
 	files []*File
 
+	// syncMu is held by Sync for its whole pass and by whatever closes or
+	// removes segments, so a segment is never closed under its fdatasync.
+	// Lock order: syncMu before nextMu before mu.
+	syncMu sync.Mutex
+
 	// next is a segment created ahead of need (Preallocate). nextMu is
 	// held while the allocator creates it, by Roll and Prepare, and guards
 	// next, closed and sends on allocCh. Lock order: nextMu before mu.
@@ -323,6 +328,8 @@ func (q *Queue) Find(offset int64) *File {
 // File.SyncRange). A preallocated segment that no longer follows the last
 // one is removed too: left on disk it would make the queue fail to load.
 func (q *Queue) TruncateFrom(offset int64) error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	q.nextMu.Lock()
 	defer q.nextMu.Unlock()
 	q.mu.Lock()
@@ -358,6 +365,8 @@ func (q *Queue) TruncateFrom(offset int64) error {
 
 // RemoveFirst removes the oldest segment. It refuses to remove the last one.
 func (q *Queue) RemoveFirst() error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.files) <= 1 {
@@ -371,6 +380,8 @@ func (q *Queue) RemoveFirst() error {
 // Reset removes every segment (and a preallocated one) and starts the queue
 // empty at nothing.
 func (q *Queue) Reset() error {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	q.nextMu.Lock()
 	defer q.nextMu.Unlock()
 	q.mu.Lock()
@@ -394,9 +405,11 @@ func (q *Queue) Reset() error {
 // the logical offset known durable: the end of the longest prefix of the
 // queue that is durable. (A segment filled up while the sync was under way
 // may have a tail the sync missed; bytes of later segments are not reported
-// durable before it is.) A segment removed while it was being synced is
-// skipped. One flusher at a time; it may run concurrently with the writer.
+// durable before it is.) Segments are not closed or removed meanwhile
+// (syncMu). One flusher at a time; it may run concurrently with the writer.
 func (q *Queue) Sync() (int64, error) {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	for _, f := range q.Segments() {
 		if f.Wrote() <= f.Flushed() {
 			continue
@@ -451,6 +464,8 @@ func (q *Queue) Close() error {
 			q.next = nil
 		}
 	}
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var first error

@@ -622,28 +622,50 @@ func TestQueueSyncReportsDurablePrefix(t *testing.T) {
 	}
 }
 
-// TestQueueSyncSkipsRemovedSegment: retention may remove the oldest segment
-// while the flusher syncs it; that is not a sync failure.
-func TestQueueSyncSkipsRemovedSegment(t *testing.T) {
+// TestQueueRemoveWaitsForSync: retention removing the oldest segment while
+// the flusher syncs it waits for the sync, so a segment is never closed
+// under its fdatasync; the removal happens right after.
+func TestQueueRemoveWaitsForSync(t *testing.T) {
 	mem := newMem(t)
-	var q *Queue
 	var a *File
+	inSync, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	fs := vfs.Inject(mem, vfs.InjectorFunc(func(op vfs.Op, path string) error {
 		if op == vfs.OpSync && a != nil && path == a.Path() {
-			once.Do(func() { must(t, q.RemoveFirst()) })
+			once.Do(func() {
+				close(inSync)
+				<-release
+			})
 		}
 		return nil
 	}))
-	q = openQueue(t, fs, QueueOptions{})
+	q := openQueue(t, fs, QueueOptions{})
 	a = roll(t, q, segSize)
 	roll(t, q, 10)
-	d, err := q.Sync()
-	if err != nil {
-		t.Fatalf("Sync: %v", err)
+	type result struct {
+		d   int64
+		err error
 	}
-	if d != segSize+10 {
-		t.Fatalf("Sync = %d", d)
+	synced := make(chan result, 1)
+	go func() {
+		d, err := q.Sync()
+		synced <- result{d, err}
+	}()
+	<-inSync
+	removed := make(chan error, 1)
+	go func() { removed <- q.RemoveFirst() }()
+	select {
+	case err := <-removed:
+		t.Fatalf("segment removed (%v) while its sync was running", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if r := <-synced; r.err != nil || r.d != segSize+10 {
+		t.Fatalf("Sync = %d, %v", r.d, r.err)
+	}
+	must(t, <-removed)
+	if segs := q.Segments(); len(segs) != 1 || segs[0].Base() != segSize {
+		t.Fatalf("after removal: %d segments", len(segs))
 	}
 }
 
