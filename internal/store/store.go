@@ -154,6 +154,7 @@ func (s *Store) load() error {
 	}
 	if s.clog, err = commitlog.Open(s.fs, s.opts.CommitLogDir, commitlog.Options{
 		SegmentSize: s.opts.SegmentSize, Warm: s.opts.WarmSegments, PrefaultAhead: prefault,
+		WriteThrough: s.opts.FlushDiskType == SyncFlush,
 	}); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}

@@ -57,6 +57,12 @@ type Options struct {
 	// off). The pages are dirtied with zeros, so the next fdatasync writes
 	// them out: for ASYNC_FLUSH, not for a sync after every few messages.
 	PrefaultAhead int
+	// WriteThrough writes records with pwrite rather than through the
+	// mapping: for SYNC_FLUSH, where an fdatasync follows every few
+	// records. On ext4 an fdatasync after writes through a mapping slowed
+	// from ~7,300 to ~2,200 per second once a few hundred MiB had been
+	// written that way; after pwrite it stayed at ~7,500.
+	WriteThrough bool
 }
 
 // Log is the commit log.
@@ -64,6 +70,9 @@ type Log struct {
 	segs *segment.Queue
 	size int
 	pf   *prefaulter // nil when off
+
+	writeThrough bool
+	scratch      []byte // a record being encoded for WriteThrough (appender only)
 }
 
 // prefaultChunk is how far the write position moves between two requests
@@ -96,7 +105,7 @@ func Open(fs vfs.FS, dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commitlog: %w", err)
 	}
-	l := &Log{segs: segs, size: opts.SegmentSize}
+	l := &Log{segs: segs, size: opts.SegmentSize, writeThrough: opts.WriteThrough}
 	if opts.PrefaultAhead > 0 {
 		l.pf = &prefaulter{
 			ahead: max(opts.PrefaultAhead, prefaultChunk), wake: make(chan struct{}, 1),
@@ -205,7 +214,18 @@ func (l *Log) Append(m *message.Message) (int64, int, error) {
 	}
 	w := f.Wrote()
 	m.PhysicalOffset = f.Base() + int64(w)
-	if _, err := m.Encode(f.Data()[w : w+size]); err != nil {
+	if l.writeThrough {
+		if cap(l.scratch) < size {
+			l.scratch = make([]byte, size)
+		}
+		b := l.scratch[:size]
+		if _, err := m.Encode(b); err != nil {
+			return 0, 0, err
+		}
+		if err := f.WriteAt(b, w); err != nil {
+			return 0, 0, fmt.Errorf("commitlog: %w", err)
+		}
+	} else if _, err := m.Encode(f.Data()[w : w+size]); err != nil {
 		return 0, 0, err
 	}
 	f.SetWrote(w + size)

@@ -248,6 +248,21 @@ func (s *File) Warm() error {
 	return nil
 }
 
+// WriteAt writes b at off (relative to Base) through the file instead of the
+// mapping (writer only; readers see it through the mapping, which shares
+// the page cache). For a writer that syncs every few records: on ext4 an
+// fdatasync after writes through a mapping got three times slower once a few
+// hundred MiB had been written that way, and one after pwrite did not.
+func (s *File) WriteAt(b []byte, off int) error {
+	if off < 0 || off+len(b) > s.size {
+		return fmt.Errorf("segment: write [%d, +%d) outside %s (%d bytes)", off, len(b), s.path, s.size)
+	}
+	if _, err := s.f.WriteAt(b, int64(off)); err != nil {
+		return fmt.Errorf("segment: write %s at %d: %w", s.path, off, err)
+	}
+	return nil
+}
+
 // CanPrefault reports whether Prefault does anything for this segment.
 func (s *File) CanPrefault() bool {
 	_, ok := s.f.(vfs.Prefaulter)

@@ -2,7 +2,9 @@ package commitlog
 
 import (
 	"bytes"
+	"errors"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -64,4 +66,47 @@ func mincore(b, vec []byte) error {
 		return e
 	}
 	return nil
+}
+
+// TestWriteThrough: with WriteThrough records go through the file, read back
+// through the mapping unchanged, and a write that fails (here ENOSPC) is
+// reported and publishes nothing: the next append takes its place.
+func TestWriteThrough(t *testing.T) {
+	mem := newMem(t)
+	efs := vfs.Inject(mem, vfs.FailPath(func(p string) bool { return filepath.Dir(p) == dir }, syscall.ENOSPC, vfs.OpWriteAt))
+	efs.Disable()
+	l, err := Open(efs, dir, Options{SegmentSize: 1 << 16, WriteThrough: true})
+	must(t, err)
+	defer l.Close()
+	var offs []int64
+	for i := range 20 {
+		off, _, err := l.Append(msg(t, i, 300))
+		must(t, err)
+		offs = append(offs, off)
+	}
+	efs.Enable()
+	end := l.WriteOffset()
+	if _, _, err := l.Append(msg(t, 20, 300)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("append on a failing write: %v, want ENOSPC", err)
+	}
+	if l.WriteOffset() != end {
+		t.Fatalf("a failed write moved the write offset %d → %d", end, l.WriteOffset())
+	}
+	efs.Disable()
+	off, _, err := l.Append(msg(t, 21, 300))
+	must(t, err)
+	if off != end {
+		t.Fatalf("append after the failure at %d, want %d", off, end)
+	}
+	for i, o := range append(offs, off) {
+		rec, err := l.ReadRecord(nil, o)
+		must(t, err)
+		want := msg(t, i, 300)
+		if i == 20 {
+			want = msg(t, 21, 300)
+		}
+		if !bytes.Contains(rec, want.Body) {
+			t.Fatalf("record %d at %d reads back changed", i, o)
+		}
+	}
 }
