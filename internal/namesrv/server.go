@@ -20,7 +20,7 @@ const (
 	defaultWorkers     = 16
 	defaultQueue       = 10000
 	clientWorkers      = 8
-	clientRequestQueue = 50000
+	clientRequestQueue = 10000
 )
 
 // Server is a name server.

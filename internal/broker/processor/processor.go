@@ -107,6 +107,13 @@ func New(cfg Config, d Deps) *Processor {
 	return p
 }
 
+// poolQueue is how many requests of a family may wait for a worker before
+// the broker answers SYSTEM_BUSY (the client then retries elsewhere or
+// later). A pool's queue is allocated whole when it is made, ~48 bytes a
+// slot: Java's capacities (100,000 for pulls, acks and transactions, 50,000
+// for heartbeats) took 22 MiB of a broker that otherwise idles in 20.
+const poolQueue = 10000
+
 // Register installs the handlers on srv, each family on its own pool.
 func (p *Processor) Register(srv *remoting.Server) {
 	// Under SYNC_FLUSH a send waits for its group commit, so the pool
@@ -117,10 +124,10 @@ func (p *Processor) Register(srv *remoting.Server) {
 	if p.cfg.SyncFlush {
 		sendWorkers = 256
 	}
-	send := srv.NewPool("send", sendWorkers, 10000)
-	pull := srv.NewPool("pull", 8, 100000)
-	admin := srv.NewPool("admin", 4, 10000)
-	hb := srv.NewPool("heartbeat", 2, 50000)
+	send := srv.NewPool("send", sendWorkers, poolQueue)
+	pull := srv.NewPool("pull", 8, poolQueue)
+	admin := srv.NewPool("admin", 4, poolQueue)
+	hb := srv.NewPool("heartbeat", 2, poolQueue)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.SendReplyMessage:   p.reply,
 		protocol.SendReplyMessageV2: p.reply,
@@ -144,8 +151,8 @@ func (p *Processor) Register(srv *remoting.Server) {
 	srv.Handle(protocol.RecallMessage, send, p.recallMessage)
 	// Acks have their own workers (Java's ackMessageExecutor): a pop may
 	// wait briefly for a busy queue, and acks must not queue behind it.
-	popPool := srv.NewPool("pop", 8, 100000)
-	ackPool := srv.NewPool("ack", 8, 100000)
+	popPool := srv.NewPool("pop", 8, poolQueue)
+	ackPool := srv.NewPool("ack", 8, poolQueue)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.PopMessage: p.popMessage, protocol.Notification: p.notification,
 	} {
@@ -157,7 +164,7 @@ func (p *Processor) Register(srv *remoting.Server) {
 	} {
 		srv.Handle(code, ackPool, h)
 	}
-	srv.Handle(protocol.EndTransaction, srv.NewPool("transaction", 8, 100000), p.endTransaction)
+	srv.Handle(protocol.EndTransaction, srv.NewPool("transaction", 8, poolQueue), p.endTransaction)
 	for code, h := range map[int32]remoting.Handler{
 		protocol.HeartBeat:              p.heartbeat,
 		protocol.UnregisterClient:       p.unregisterClient,
