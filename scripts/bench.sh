@@ -62,10 +62,11 @@ stop_pid() {
 # stop_all stops every server and deletes their stores: the disk is shared,
 # and a store counts the whole file system's usage (see disk_ratio).
 stop_all() { for p in "${PIDS[@]:-}"; do stop_pid "$p"; done; PIDS=(); rm -rf "$T"/q-* "$T"/js-*/ 2>/dev/null || true; }
-# disk_ratio [extra MiB]: the file system's used share as Quiver's store computes it,
-# (total − available) / total in percent, after extra MiB more are used. Above 75 %
-# (diskMaxUsedSpaceRatio) the store refuses appends and deletes its oldest segment.
-disk_ratio() { df -Pm "$T" | awk -v x="${1:-0}" 'NR==2{printf "%d", ($2-$4+x)*100/$2}'; }
+# disk_ratio [extra MiB]: the file system's used share as Quiver's store computes it
+# (as df does: used / (used + available), so blocks reserved for others do not count),
+# in percent, after extra MiB more are used. Above 75 % (diskMaxUsedSpaceRatio) the
+# store refuses appends and deletes its oldest segment.
+disk_ratio() { df -Pm "$T" | awk -v x="${1:-0}" 'NR==2{printf "%d", ($3+x)*100/($3+$4)}'; }
 cleanup() { stop_all; if [ "${KEEP:-0}" = "1" ]; then echo "kept $T"; else rm -rf "$T"; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -200,7 +201,7 @@ js_workload() {
   [ "$JS_ON" = 1 ] && echo "- $("$NS_BIN" --version 2>&1) (file store, R1), client jsbench (nats.go, $PERF/tools)"
   echo "- $(go version)"
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') × $(nproc); kernel $(uname -r)"
-  echo "- store filesystem: $(df -T "$T" | awk 'NR==2{print $2" on "$1}'), $(disk_ratio) % used as the store counts it (total − available)"
+  echo "- store filesystem: $(df -T "$T" | awk 'NR==2{print $2" on "$1}'), $(disk_ratio) % used as the store counts it (used / (used + available))"
   echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- REPS=$REPS (W3: $REPS_W3), W3_MSGS=$W3_MSGS, W6b: $W6_TOPICS topics / $W6_MSGS msgs, order per repetition: JetStream then Quiver"
 } > "$T/env.md"
