@@ -234,35 +234,50 @@ func runProducers(ctx context.Context, cfg Config, topic string, prods []*grpcPr
 	// Calls still unanswered drainTimeout after the schedule's end fail.
 	rctx, cancel := context.WithDeadline(ctx, sch.deadline.Add(drainTimeout))
 	defer cancel()
-	var (
-		errCount atomic.Int64
-		mu       sync.Mutex
-		st       sendStats
-		fatal    atomic.Bool
-		wg       sync.WaitGroup
-	)
-	failed := func(err error) {
-		n := errCount.Add(1)
-		mu.Lock()
-		defer mu.Unlock()
-		if st.sample == "" {
-			st.sample = err.Error()
-		}
-		if n > maxSendErrors && st.fatal == nil {
-			st.fatal = fmt.Errorf("bench: too many send errors, last: %w", err)
-			fatal.Store(true)
-			cancel()
-		}
-	}
+	eb := &errorBudget{what: "send", cancel: cancel}
+	var wg sync.WaitGroup
 	ids := newMsgIDs()
 	host, _ := os.Hostname()
 	for _, p := range prods {
 		for range cfg.Window {
-			wg.Go(func() { p.run(rctx, cfg, topic, host, sch, ids, failed, &fatal) })
+			wg.Go(func() { p.run(rctx, cfg, topic, host, sch, ids, eb.fail, &eb.fatal) })
 		}
 	}
 	wg.Wait()
-	st.errs = errCount.Load()
+	return eb.stats()
+}
+
+// errorBudget counts a run's failures and keeps the first; past
+// maxSendErrors it ends the run (cancel) with an error naming what failed.
+type errorBudget struct {
+	what   string // "send", "receive or ack"
+	cancel context.CancelFunc
+	count  atomic.Int64
+	fatal  atomic.Bool // the run was ended
+	mu     sync.Mutex
+	st     sendStats
+}
+
+func (b *errorBudget) fail(err error) {
+	n := b.count.Add(1)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.st.sample == "" {
+		b.st.sample = err.Error()
+	}
+	if n > maxSendErrors && b.st.fatal == nil {
+		b.st.fatal = fmt.Errorf("bench: too many %s errors, last: %w", b.what, err)
+		b.fatal.Store(true)
+		b.cancel()
+	}
+}
+
+// stats returns what failed, once the run is over.
+func (b *errorBudget) stats() sendStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.st
+	st.errs = b.count.Load()
 	return st
 }
 

@@ -44,26 +44,11 @@ func grpcConsumeRun(ctx context.Context, cfg Config, conn *grpcConn, queues []*p
 	ctx, cancel := context.WithDeadline(ctx, o.deadline)
 	defer cancel()
 	var (
-		acked, errCount atomic.Int64
-		mu              sync.Mutex
-		st              sendStats
-		fatal           atomic.Bool
-		wg              sync.WaitGroup
-		ready           sync.WaitGroup
+		acked     atomic.Int64
+		wg, ready sync.WaitGroup
 	)
-	failed := func(err error) {
-		n := errCount.Add(1)
-		mu.Lock()
-		defer mu.Unlock()
-		if st.sample == "" {
-			st.sample = err.Error()
-		}
-		if n > maxSendErrors && st.fatal == nil {
-			st.fatal = fmt.Errorf("bench: too many receive or ack errors, last: %w", err)
-			fatal.Store(true)
-			cancel()
-		}
-	}
+	eb := &errorBudget{what: "receive or ack", cancel: cancel}
+	failed, fatal := eb.fail, &eb.fatal
 	more := func() bool { return ctx.Err() == nil && (o.want == 0 || o.consumed.Load() < o.want) }
 	group := &pb.Resource{Name: cfg.Group}
 	filter := &pb.FilterExpression{Type: pb.FilterType_TAG, Expression: "*"}
@@ -144,8 +129,7 @@ func grpcConsumeRun(ctx context.Context, cfg Config, conn *grpcConn, queues []*p
 		go func() { ready.Wait(); close(o.started) }()
 	}
 	wg.Wait()
-	st.errs = errCount.Load()
-	return acked.Load(), st
+	return acked.Load(), eb.stats()
 }
 
 // receive runs one ReceiveMessage: its status, then its messages.
