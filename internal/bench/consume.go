@@ -263,6 +263,31 @@ func awaitConsumed(consumed *atomic.Int64, produced int64) {
 // E2E starts a long-polling consumer, then producers (paced when cfg.Rate
 // is set), and measures publish-to-consume latency from the due send time
 // stamped in the first 8 body bytes (the actual send time is in the next 8).
+// e2eDrive is E2E's producer half, for either transport: once the consumer
+// has started (and its first requests had time to park), it paces
+// cfg.Duration + cfg.Warmup of sends stamped with their due time through
+// produce, which records them in pm, waits until the consumer has seen them
+// all, and stops it. It returns how many were sent and how many went out late.
+func e2eDrive(ctx context.Context, cfg Config, started <-chan struct{}, pm *meter, clock *e2eClock, consumed *atomic.Int64, stopConsumer func(), produce func(pcfg Config, sch *schedule)) (produced, late int64, err error) {
+	select {
+	case <-started:
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	}
+	time.Sleep(20 * time.Millisecond) // let the first pulls or receives reach the broker and park
+	pcfg := cfg
+	pcfg.Duration = cfg.Duration + cfg.Warmup
+	pm.begin()
+	sch := newSchedule(pcfg, pm.start)
+	sch.stamp = true
+	clock.warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
+	produce(pcfg, sch)
+	_, produced, _ = pm.end()
+	awaitConsumed(consumed, produced)
+	stopConsumer()
+	return produced, sch.late.Load(), nil
+}
+
 // Messages due before cfg.Warmup has passed count in msgs, not in the
 // percentiles.
 func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
@@ -291,26 +316,19 @@ func E2E(ctx context.Context, cfg Config, tgt *Target) (Result, error) {
 		})
 		done <- out{sum, err}
 	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
-	}
-	time.Sleep(20 * time.Millisecond) // let the first pulls reach the broker and park
-	pcfg := cfg
-	pcfg.Duration = cfg.Duration + cfg.Warmup
+	var (
+		errs int64
+		perr error
+	)
 	pm := newMeter(cfg.Name+"-produce", cfg.Size, nil)
-	pm.begin()
-	sch := newSchedule(pcfg, pm.start)
-	sch.stamp = true
-	clock.warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
-	errs, perr := produceRun(ctx, pcfg, tgt, pm, sch, plan{})
-	_, produced, _ := pm.end()
-	awaitConsumed(&consumed, produced)
-	stopConsumer()
+	produced, late, err := e2eDrive(ctx, cfg, started, pm, &clock, &consumed, stopConsumer, func(pcfg Config, sch *schedule) {
+		errs, perr = produceRun(ctx, pcfg, tgt, pm, sch, plan{})
+	})
+	if err != nil {
+		return Result{}, err
+	}
 	o := <-done
 	h, n, el := m.end()
-	late := sch.late.Load()
 	r := Result{
 		Workload: cfg.Name, Topic: tgt.Topic, Errors: errs, Producers: cfg.Producers, Window: cfg.Window,
 		Batch: cfg.Batch, RateTarget: cfg.Rate, LateSends: &late, Committed: &o.sum, Produced: &produced,

@@ -287,25 +287,15 @@ func E2EGRPC(ctx context.Context, cfg Config, proxy string, tgt *Target) (Result
 		})
 		done <- out{acked, st}
 	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
+	var ps sendStats
+	produced, late, err := e2eDrive(ctx, cfg, started, pm, &clock, &consumed, stopConsumer, func(pcfg Config, sch *schedule) {
+		ps = runProducers(ctx, pcfg, tgt.Topic, prods, sch)
+	})
+	if err != nil {
+		return Result{}, err
 	}
-	time.Sleep(20 * time.Millisecond) // let the first receives reach the broker and park
-	pcfg := cfg
-	pcfg.Duration = cfg.Duration + cfg.Warmup
-	pm.begin()
-	sch := newSchedule(pcfg, pm.start)
-	sch.stamp = true
-	clock.warmEnd.Store(pm.start.Add(cfg.Warmup).UnixNano())
-	ps := runProducers(ctx, pcfg, tgt.Topic, prods, sch)
-	_, produced, _ := pm.end()
-	awaitConsumed(&consumed, produced)
-	stopConsumer()
 	o := <-done
 	h, n, el := m.end()
-	late := sch.late.Load()
 	r := Result{
 		Workload: cfg.Name, Topic: tgt.Topic, Errors: ps.errs + o.st.errs, Producers: cfg.Producers, Window: cfg.Window,
 		Batch: cfg.Batch, RateTarget: cfg.Rate, LateSends: &late, Committed: &o.acked, Produced: &produced,
